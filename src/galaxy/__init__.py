@@ -1,0 +1,1 @@
+"""Galaxy services. Each subpackage is one service; galaxy.common is their shared plumbing."""

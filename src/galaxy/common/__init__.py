@@ -1,0 +1,1 @@
+"""Plumbing shared by every service: settings, logging, admin server, problem+json, Redis, auth."""

@@ -1,0 +1,125 @@
+"""HTTP errors as RFC 9457 problem+json; request bodies read strictly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from galaxy_contracts.models import FieldViolation, Problem
+
+MAX_BODY_BYTES = 64 * 1024
+M = TypeVar("M", bound=BaseModel)
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a handler to answer with a problem."""
+
+    def __init__(
+        self, status: int, code: str, detail: str | None = None, errors: list[FieldViolation] | None = None
+    ) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str | None = None,
+    errors: list[FieldViolation] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = Problem(
+        type=f"https://galaxy.invalid/problems/{code}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        code=code,
+        detail=detail,
+        errors=errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+async def _on_problem(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.status, exc.code, exc.detail, exc.errors)
+
+
+async def _on_http(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem_response(exc.status_code, _CODES.get(exc.status_code, "error"), exc.detail, headers=exc.headers)
+
+
+async def _on_unexpected(_: Request, exc: Exception) -> Response:
+    return problem_response(500, "internal_error", "unexpected error; see the service log")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ProblemError: _on_problem,
+    HTTPException: _on_http,
+    Exception: _on_unexpected,
+}
+
+
+def violations(exc: ValidationError) -> list[FieldViolation]:
+    return [
+        FieldViolation(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """Parse the body into ``model``: 415 not JSON, 413 too big, 400 malformed, 422 invalid."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ProblemError(415, "unsupported_media_type", "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ProblemError(413, "payload_too_large", f"body over {MAX_BODY_BYTES} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise ProblemError(413, "payload_too_large", f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ProblemError(400, "malformed_body", "the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ProblemError(400, "malformed_body", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        kinds = {err["type"] for err in exc.errors()}
+        if kinds & {"extra_forbidden", "model_type", "dict_type"} or any(k.endswith("_type") for k in kinds):
+            raise ProblemError(400, "malformed_body", "unknown field or wrong type", violations(exc)) from exc
+        raise ProblemError(422, "validation_failed", "one or more fields are invalid", violations(exc)) from exc
