@@ -1,0 +1,91 @@
+# Galaxy: services, contracts and the integration lab.
+# `./run <target>` on a fresh machine (installs make itself); `make <target>` after.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REPORTS := reports
+INVENTORY ?= inventory/local
+PLAYBOOK := $(BIN)/ansible-playbook -i $(INVENTORY)
+PYTEST := $(BIN)/pytest
+# Extra pytest arguments, e.g. `make check BOUNDARY=gatewayuser ARGS=-x`.
+ARGS ?=
+BOUNDARY ?=
+SUITES := $(if $(BOUNDARY),$(addprefix tests/boundaries/,$(BOUNDARY)),tests/boundaries)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements/dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## Create the virtualenv from the lock (exact versions, hashes)
+
+.PHONY: lock
+lock: ## Re-resolve requirements/*.lock from pyproject.toml (needs uv)
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header -o requirements/runtime.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-header -o requirements/dev.lock
+
+.PHONY: gen
+gen: $(STAMP) ## Regenerate gRPC code from contracts/proto
+	$(BIN)/python scripts/gen_proto.py
+
+.PHONY: lint
+lint: $(STAMP) ## ruff, mypy, import-linter, ansible-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/ansible-lint -q playbooks roles
+
+.PHONY: unit
+unit: $(STAMP) ## In-process tests of services, contracts and lab programs
+	$(PYTEST) tests/unit -n 2 --junitxml=$(REPORTS)/unit.xml $(ARGS)
+
+.PHONY: up
+up: $(STAMP) ## Provision the lab on the inventory's hosts (default: localhost)
+	$(PLAYBOOK) playbooks/up.yml
+
+.PHONY: state
+state: $(STAMP) ## testinfra checks of the provisioned hosts
+	$(PYTEST) tests/lab -m "lab and not lifecycle" --junitxml=$(REPORTS)/state.xml $(ARGS)
+
+.PHONY: check
+check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summary
+	$(PYTEST) $(SUITES) -n auto --dist loadgroup --junitxml=$(REPORTS)/boundaries.xml $(ARGS) || status=$$?; \
+	$(BIN)/python -m galaxylab.summary $(REPORTS)/boundaries.xml; exit $${status:-0}
+
+.PHONY: lifecycle
+lifecycle: $(STAMP) ## Idempotence (changed=0) and healing of a stopped program
+	$(PYTEST) tests/lab -m lifecycle --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)
+
+.PHONY: down
+down: $(STAMP) ## Tear the lab down
+	$(PLAYBOOK) playbooks/down.yml
+
+.PHONY: leaves-nothing
+leaves-nothing: $(STAMP) ## After down: no process, port or file of the lab left
+	$(PYTEST) tests/lab -m teardown --junitxml=$(REPORTS)/teardown.xml $(ARGS)
+
+.PHONY: lab
+lab: up check ## Main job: venv, bring the lab up, run every boundary check, leave it up
+
+.PHONY: test
+test: ## Everything CI runs: lint, unit, up, state, suites, lifecycle, down, leaves-nothing
+	$(MAKE) --no-print-directory lint unit
+	$(MAKE) --no-print-directory up
+	$(MAKE) --no-print-directory state check lifecycle || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory down leaves-nothing
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmarks: bring-up, re-run, suites (median of 3), RSS
+	$(BIN)/python bench/lab_bench.py --runs 3
