@@ -1,0 +1,1 @@
+"""Outbound I/O: authsession and user over HTTP, sessions and the push stream in Redis."""

@@ -1,0 +1,42 @@
+"""The outbound I/O the gateway needs, as interfaces the adapters implement and tests swap.
+
+Every call takes ``budget``: the seconds it may use (see ``deadlines.downstream_budget``).
+Implementations raise ``ServiceUnavailable`` when the other side is down or too slow and let
+``galaxy_contracts.http.ApiError`` (a 4xx problem) through for the domain to interpret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from galaxy_contracts.models import Account, AccountUpdate, Challenge, Session
+
+RawEntry = tuple[str, Mapping[str, str]]
+
+
+class AuthSession(Protocol):
+    async def start_challenge(self, email: str, locale: str | None, *, budget: float) -> Challenge: ...
+
+    async def confirm(self, challenge_id: str, code: str, *, budget: float) -> Session: ...
+
+    async def revoke(self, session_id: str, *, budget: float) -> None: ...
+
+
+class Users(Protocol):
+    async def get(self, user_id: str, *, budget: float) -> Account: ...
+
+    async def update(self, user_id: str, update: AccountUpdate, *, budget: float) -> Account: ...
+
+
+class Sessions(Protocol):
+    async def user_of(self, session_id: str, *, budget: float) -> str | None:
+        """The ``user_id`` of an active session, None when there is no such session."""
+        ...
+
+
+class PushLog(Protocol):
+    async def page_after(self, after: str, count: int, *, budget: float) -> tuple[str | None, Sequence[RawEntry]]:
+        """Atomically: the oldest retained entry id (None if the stream is empty) and up to
+        ``count`` entries strictly after ``after``, in order."""
+        ...

@@ -1,0 +1,1 @@
+"""The gateway's public gRPC surface: servicer, status mapping, metrics, health."""
