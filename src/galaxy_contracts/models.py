@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+import email_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Locale = Literal["en", "de", "fr", "es"]
 LOCALES: tuple[str, ...] = ("en", "de", "fr", "es")
+
+
+def _email(value: str) -> str:
+    """RFC 5322 addr-spec with a dotted domain; ``.test`` (RFC 2606) allowed for labs."""
+    try:
+        return email_validator.validate_email(value.strip(), check_deliverability=False, test_environment=True).normalized
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+EmailStr = Annotated[str, AfterValidator(_email)]
 
 USER_ID_PATTERN = r"^u_[0-9a-f]{32}$"
 SESSION_ID_PATTERN = r"^s_[0-9a-f]{32}$"

@@ -97,8 +97,11 @@ def violations(exc: ValidationError) -> list[FieldViolation]:
     ]
 
 
-async def read_json(request: Request, model: type[M]) -> M:
-    """Parse the body into ``model``: 415 not JSON, 413 too big, 400 malformed, 422 invalid."""
+async def read_json(request: Request, model: type[M], *, strict: bool = False) -> M:
+    """Parse the body into ``model``: 415 not JSON, 413 too big, 400 malformed, 422 invalid.
+
+    ``strict`` refuses coercion (``"true"`` or ``1`` for a boolean) as a wrong type (400).
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise ProblemError(415, "unsupported_media_type", "send the body as application/json")
@@ -112,14 +115,21 @@ async def read_json(request: Request, model: type[M]) -> M:
             raise ProblemError(413, "payload_too_large", f"body over {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser allows
         raise ProblemError(400, "malformed_body", "the body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ProblemError(400, "malformed_body", "the body must be a JSON object")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict)
     except ValidationError as exc:
-        kinds = {err["type"] for err in exc.errors()}
+        kinds = {_kind(err) for err in exc.errors()}
         if kinds & {"extra_forbidden", "model_type", "dict_type"} or any(k.endswith("_type") for k in kinds):
             raise ProblemError(400, "malformed_body", "unknown field or wrong type", violations(exc)) from exc
         raise ProblemError(422, "validation_failed", "one or more fields are invalid", violations(exc)) from exc
+
+
+def _kind(error: Any) -> str:
+    """The error type; a string enum (``Literal``) given a non-string is a wrong type, not a wrong value."""
+    if error["type"] == "literal_error" and not isinstance(error.get("input"), str):
+        return "literal_type"
+    return str(error["type"])

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+import signal
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def uvicorn_server(app: ASGIApp, host: str, port: int) -> uvicorn.Server:
+class Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the process owns SIGTERM/SIGINT.
+
+    uvicorn's handler re-raises the signal after shutdown, so a clean stop would
+    exit 143 and skip the caller's cleanup; with several servers in one loop the
+    handlers would also overwrite each other.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def uvicorn_server(app: ASGIApp, host: str, port: int) -> Server:
     config = uvicorn.Config(
         app,
         host=host,
@@ -24,16 +40,29 @@ def uvicorn_server(app: ASGIApp, host: str, port: int) -> uvicorn.Server:
         timeout_graceful_shutdown=5,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    return Server(config)
+
+
+def on_stop_signal(callback: Callable[[], None]) -> None:
+    """Call ``callback`` (once per signal) on SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, callback)
 
 
 async def serve_http(app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int) -> None:
-    """The service app and its admin app; either stopping stops both."""
+    """The service app and its admin app; a stop signal or either server ending stops both."""
     servers = [uvicorn_server(app, host, port), uvicorn_server(admin, host, admin_port)]
+
+    def stop() -> None:
+        log.info("stop signal received; shutting down")
+        for server in servers:
+            server.should_exit = True
+
+    on_stop_signal(stop)
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for server in servers:
-        server.should_exit = True
+    stop()
     await asyncio.gather(*tasks, return_exceptions=True)
 
 

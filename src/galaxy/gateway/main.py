@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import socket
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import grpc
 import redis.asyncio as aioredis
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc_health.v1 import health_pb2_grpc
 from pydantic import ValidationError
@@ -21,7 +18,7 @@ from pydantic import ValidationError
 from galaxy.common import logs
 from galaxy.common.admin import Check, admin_app
 from galaxy.common.redis import connect
-from galaxy.common.serve import run, uvicorn_server
+from galaxy.common.serve import Server, run, uvicorn_server
 from galaxy.common.settings import read_secret
 from galaxy.gateway.adapters.http import HttpAuthSession, HttpUsers
 from galaxy.gateway.adapters.push_stream import PushStreamReader, RedisPushLog
@@ -69,20 +66,12 @@ class Resources:
         await self.redis.aclose()
 
 
-class _AdminServer(uvicorn.Server):
-    """uvicorn without its own signal handling: ``serve()`` owns SIGTERM/SIGINT for the whole process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @dataclass
 class RunningGateway:
     grpc_port: int
     admin_port: int
     server: grpc.aio.Server
-    admin: _AdminServer
+    admin: Server
     admin_task: asyncio.Task[None]
     hub: PushHub
     health: HealthReporter
@@ -131,7 +120,7 @@ async def start(
         "push_reader": lambda: _alive(background[0]),
     }
     bound_admin_port = int(admin_socket.getsockname()[1])
-    admin = _AdminServer(uvicorn_server(admin_app(SERVICE, checks), settings.listen_host, bound_admin_port).config)
+    admin = uvicorn_server(admin_app(SERVICE, checks), settings.listen_host, bound_admin_port)
     admin_task = asyncio.create_task(admin.serve(sockets=[admin_socket]))
     return RunningGateway(grpc_port, bound_admin_port, server, admin, admin_task, hub, health, reader, background)
 

@@ -1,0 +1,1 @@
+"""In-memory state of a stub: what it recorded, what it was told to answer, what it holds."""

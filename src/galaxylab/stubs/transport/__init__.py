@@ -1,0 +1,1 @@
+"""HTTP: the contract routes, the control API and the interceptor in front of both."""

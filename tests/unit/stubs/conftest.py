@@ -1,0 +1,63 @@
+"""In-process stubs (httpx's ASGITransport): no ports, no processes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from galaxylab.stubs.main import build_app
+
+TOKENS = {"authsession": "tok-authsession-9f2c", "gateway": "tok-gateway-41aa", "lab": "tok-lab-77d1"}
+
+
+def bearer(caller: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[caller]}"}
+
+
+@pytest.fixture
+def user_app() -> ASGIApp:
+    return build_app("user", TOKENS)
+
+
+@pytest.fixture
+def mail_app() -> ASGIApp:
+    return build_app("mail", TOKENS)
+
+
+def _client(app: ASGIApp, caller: str | None) -> httpx.AsyncClient:
+    headers = bearer(caller) if caller else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stub", headers=headers)
+
+
+@pytest.fixture
+async def user(user_app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """The user stub as authsession calls it."""
+    async with _client(user_app, "authsession") as client:
+        yield client
+
+
+@pytest.fixture
+async def user_control(user_app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(user_app, "lab") as client:
+        yield client
+
+
+@pytest.fixture
+async def mail(mail_app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(mail_app, "authsession") as client:
+        yield client
+
+
+@pytest.fixture
+async def mail_control(mail_app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(mail_app, "lab") as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous_user(user_app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(user_app, None) as client:
+        yield client

@@ -1,0 +1,192 @@
+"""The stub over real TCP (uvicorn in this process; one console-script run): what ASGI alone cannot show."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from galaxy.common.serve import uvicorn_server
+from galaxy_contracts.http import Unavailable, UserClient
+from galaxylab.stubs.main import build_admin, build_app
+from tests.unit.stubs.conftest import TOKENS
+
+DEADLINE_SECONDS = 10.0
+
+
+async def _until(probe: object, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not probe():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {DEADLINE_SECONDS}s")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def user_url() -> AsyncIterator[str]:
+    server = uvicorn_server(build_app("user", TOKENS), "127.0.0.1", 0)
+    task = asyncio.create_task(server.serve())
+    await _until(lambda: server.started or task.done(), "uvicorn started")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await asyncio.wait_for(task, DEADLINE_SECONDS)
+
+
+def control(url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKENS['lab']}"})
+
+
+async def test_reset_mode_drops_the_connection_without_an_answer(user_url: str) -> None:
+    async with control(user_url) as lab, UserClient(user_url, TOKENS["authsession"]) as users:
+        await lab.post("/_control/down", json={"mode": "reset"})
+        with pytest.raises(Unavailable) as dropped:
+            await users.resolve("ada@example.com")
+        await lab.post("/_control/up")
+        after = await users.resolve("ada@example.com")
+
+    assert dropped.value.reason in {"ReadError", "RemoteProtocolError"}
+    assert after.created is True
+
+
+async def test_a_delay_longer_than_the_callers_timeout_is_a_hang(
+    user_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="galaxylab.stubs")
+    spec = {"method": "POST", "path": "/v1/accounts/resolve", "status": 200, "body": {}, "delay_seconds": 30}
+    async with control(user_url) as lab, UserClient(user_url, TOKENS["authsession"], timeout=0.3) as users:
+        await lab.post("/_control/responses", json=spec)
+        with pytest.raises(Unavailable) as hung:
+            await users.resolve("ada@example.com")
+        await _until(lambda: "caller left during a scripted delay" in caplog.text, "the stub noticed the caller left")
+        after = await users.resolve("ada@example.com")
+        recorded = (await lab.get("/_control/requests")).json()["requests"]
+
+    assert hung.value.reason == "timed out"
+    assert after.created is True
+    assert [r["status"] for r in recorded] == [None, 200]
+
+
+async def test_healthz_is_ready_only_while_the_main_port_listens(user_url: str) -> None:
+    port = int(user_url.rsplit(":", 1)[1])
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+
+    up = await _healthz(build_admin("user", "127.0.0.1", port))
+    down = await _healthz(build_admin("user", "127.0.0.1", closed_port))
+
+    assert (up.status_code, up.json()["checks"]) == (200, {"listener": "up"})
+    assert down.status_code == 503
+
+
+async def _healthz(admin: object) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=admin), base_url="http://admin") as client:  # type: ignore[arg-type]
+        return await client.get("/healthz")
+
+
+# --- the console script ---------------------------------------------------------------------
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def _stub_process(env: dict[str, str]) -> subprocess.Popen[str]:
+    code = "from galaxylab.stubs.main import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={"PATH": os.environ.get("PATH", "")} | env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_galaxylab_stub_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    tokens_file = tmp_path / "service-tokens.json"
+    tokens_file.write_text(json.dumps(TOKENS))
+    port, admin_port = _free_ports(2)
+    process = _stub_process(
+        {
+            "GALAXYLAB_STUB_KIND": "mail",
+            "GALAXYLAB_STUB_PORT": str(port),
+            "GALAXYLAB_STUB_ADMIN_PORT": str(admin_port),
+            "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": str(tokens_file),
+        }
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{admin_port}/healthz", process)
+        sent = httpx.post(
+            f"http://127.0.0.1:{port}/v1/deliveries",
+            json={"to": "ada@example.com", "template": "auth.login_code", "params": {"code": "123456"}},
+            headers={"Authorization": f"Bearer {TOKENS['authsession']}", "Idempotency-Key": "key-00000001"},
+        )
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=DEADLINE_SECONDS)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert sent.status_code == 202
+    assert process.returncode in (0, -signal.SIGTERM)
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert {line["service"] for line in lines} == {"mail-stub"}
+    assert any(line["msg"] == "Application shutdown complete." for line in lines)
+    assert not any(token in output for token in TOKENS.values())
+
+
+def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the stub exited early"
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"{url} not ready within {DEADLINE_SECONDS}s")
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"GALAXYLAB_STUB_KIND": "sms", "GALAXYLAB_STUB_PORT": "1", "GALAXYLAB_STUB_ADMIN_PORT": "2"}, "kind"),
+        ({"GALAXYLAB_STUB_KIND": "user", "GALAXYLAB_STUB_ADMIN_PORT": "2"}, "port"),
+        (
+            {
+                "GALAXYLAB_STUB_KIND": "user",
+                "GALAXYLAB_STUB_PORT": "1",
+                "GALAXYLAB_STUB_ADMIN_PORT": "2",
+                "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": "/nonexistent/service-tokens.json",
+            },
+            "No such file",
+        ),
+    ],
+)
+def test_bad_configuration_exits_with_a_message_not_a_traceback(env: dict[str, str], complaint: str) -> None:
+    process = _stub_process({"GALAXYLAB_STUB_SERVICE_TOKENS_FILE": "/dev/null"} | env)
+    output, _ = process.communicate(timeout=DEADLINE_SECONDS)
+
+    assert process.returncode == 1
+    assert output.startswith("galaxylab-stub: bad configuration")
+    assert complaint in output
+    assert "Traceback" not in output
