@@ -15,7 +15,8 @@ LOCALES: tuple[str, ...] = ("en", "de", "fr", "es")
 def _email(value: str) -> str:
     """RFC 5322 addr-spec with a dotted domain; ``.test`` (RFC 2606) allowed for labs."""
     try:
-        return email_validator.validate_email(value.strip(), check_deliverability=False, test_environment=True).normalized
+        checked = email_validator.validate_email(value.strip(), check_deliverability=False, test_environment=True)
+        return checked.normalized
     except email_validator.EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
 
