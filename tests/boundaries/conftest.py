@@ -1,0 +1,67 @@
+"""What every boundary suite shares: harness assertion rewriting, the ``lab`` marker, the boundary lock.
+
+Each suite package (``tests/boundaries/<boundary>/``) defines a session-scoped
+``manifest`` fixture for its boundary; everything else here is generic.
+
+Disruptive tests (``@pytest.mark.disruptive``: they stop, kill or restart a
+component) run alone within their boundary: every test holds the boundary's
+readers/writer lock (tests.harness.locks), shared for ordinary tests and
+exclusive for disruptive ones, across all xdist workers. They are also put in
+one ``xdist_group`` per boundary, so under ``--dist loadgroup`` (``make check``)
+they queue on one worker instead of blocking several.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before any harness module is imported, so its asserts are rewritten; if something imported the
+# harness earlier without registering it, registering now would only warn (an error here).
+if "tests.harness" not in sys.modules:
+    pytest.register_assert_rewrite("tests.harness")
+
+from tests.harness.locks import BoundaryLock
+from tests.harness.manifest import Manifest, state_dir
+
+BOUNDARIES_DIR = Path(__file__).resolve().parent
+DISRUPTIVE = "disruptive"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{DISRUPTIVE}: stops, kills or restarts a component of the boundary; runs alone within its boundary",
+    )
+
+
+def boundary_of(path: Path) -> str | None:
+    """The boundary a test file belongs to: its package directly under tests/boundaries."""
+    try:
+        parts = path.resolve().relative_to(BOUNDARIES_DIR).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        boundary = boundary_of(item.path)
+        if boundary is None:
+            continue
+        item.add_marker(pytest.mark.lab)
+        if item.get_closest_marker(DISRUPTIVE) is not None:
+            item.add_marker(pytest.mark.xdist_group(f"{boundary}-{DISRUPTIVE}"))
+
+
+@pytest.fixture(autouse=True)
+def boundary_lock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Shared hold of the boundary for an ordinary test, exclusive for a disruptive one."""
+    manifest: Manifest = request.getfixturevalue("manifest")  # skips (or fails under CI) without a lab
+    lock = BoundaryLock(state_dir() / "locks", manifest.boundary)
+    disruptive = request.node.get_closest_marker(DISRUPTIVE) is not None
+    with lock.exclusive() if disruptive else lock.shared():
+        yield

@@ -1,0 +1,183 @@
+"""Stop, start and kill a boundary's components through the host's process manager.
+
+Every action goes through testinfra's host abstraction (``local://`` or SSH,
+as the manifest's ``hosts[...].testinfra`` says) and the manifest's
+``supervisorctl`` command, never by guessing a PID. Readiness after a start is
+real readiness: ``GET <admin_url>/healthz`` answering 200, or PING for Redis.
+
+In fixtures and tests prefer the context managers: they always bring back what
+they took down, even when the test fails::
+
+    with processes.stopped("authsession"):
+        ...  # authsession is down here
+    # authsession is running and ready again here
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import testinfra
+
+from tests.harness import redis as lab_redis
+from tests.harness.manifest import Manifest
+from tests.harness.waits import until
+
+REDIS = "redis"
+READY_TIMEOUT = 30.0
+STOPPED_TIMEOUT = 15.0
+PROBE_TIMEOUT = 1.0
+RUNNING_STATES = frozenset({"RUNNING"})
+DOWN_STATES = frozenset({"STOPPED", "EXITED", "FATAL", "BACKOFF"})
+
+
+class ProcessControlError(RuntimeError):
+    """The process manager refused or failed an action; the message has its output."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One supervised program of the boundary and how to tell it is ready."""
+
+    name: str
+    host: str
+    program: str
+    ready_url: str | None = None
+    redis_url: str | None = None
+
+    def is_ready(self) -> bool:
+        if self.redis_url is not None:
+            return lab_redis.ping(self.redis_url)
+        assert self.ready_url is not None
+        try:
+            return httpx.get(self.ready_url, timeout=PROBE_TIMEOUT).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class ProcessControl:
+    """Process control for one boundary, driven by its manifest."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self._manifest = manifest
+        self._hosts: dict[str, Any] = {}
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    def target(self, name: str) -> Target:
+        """``"redis"`` or a component name of the manifest."""
+        if name == REDIS:
+            redis = self._manifest.redis
+            return Target(name, redis.host, redis.program, redis_url=redis.url)
+        component = self._manifest.component(name)
+        return Target(name, component.host, component.program, ready_url=component.healthz)
+
+    # --- queries -------------------------------------------------------------
+
+    def state(self, name: str) -> str:
+        """supervisord's state of the component's program (RUNNING, STOPPED, ...)."""
+        target = self.target(name)
+        return self._status(target.host)[target.program][1]
+
+    def is_ready(self, name: str) -> bool:
+        return self.target(name).is_ready()
+
+    # --- actions -------------------------------------------------------------
+
+    def stop(self, name: str) -> None:
+        """Stop the program and return once the process manager reports it down."""
+        target = self.target(name)
+        self._ctl(target, "stop")
+        until(lambda: self.state(name) in DOWN_STATES, within=STOPPED_TIMEOUT, what=f"{target.program} stopped")
+
+    def start(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
+        """Start the program (a no-op when running) and wait until it is ready."""
+        target = self.target(name)
+        self._ctl(target, "start")
+        self.wait_ready(name, timeout=timeout)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the program through the process manager (no clean shutdown)."""
+        self._ctl(self.target(name), "signal KILL")
+
+    def wait_ready(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
+        target = self.target(name)
+        until(target.is_ready, within=timeout, what=f"{target.program} ready ({target.ready_url or target.redis_url})")
+
+    def wait_not_ready(self, name: str, *, timeout: float = STOPPED_TIMEOUT) -> None:
+        target = self.target(name)
+        until(lambda: not target.is_ready(), within=timeout, what=f"{target.program} no longer answering")
+
+    def ensure_running(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
+        """Bring the program back whatever state it is in (also after a kill), and wait until ready."""
+        if self.state(name) not in RUNNING_STATES:
+            self._ctl(self.target(name), "start")
+        self.wait_ready(name, timeout=timeout)
+
+    @contextmanager
+    def stopped(self, name: str) -> Iterator[None]:
+        """The component is down inside the block; started and ready again after it, always."""
+        try:
+            self.stop(name)
+            yield
+        finally:
+            self.ensure_running(name)
+
+    @contextmanager
+    def killed(self, name: str) -> Iterator[None]:
+        """SIGKILL the component on entry; after the block it is running and ready again, always.
+
+        supervisord may restart a killed program by itself (autorestart); inside the
+        block the component may therefore already be coming back.
+        """
+        try:
+            self.kill(name)
+            yield
+        finally:
+            self.ensure_running(name)
+
+    # --- supervisorctl through testinfra --------------------------------------
+
+    def _testinfra_host(self, host: str) -> Any:
+        if host not in self._hosts:
+            self._hosts[host] = testinfra.get_host(self._manifest.host(host).testinfra)
+        return self._hosts[host]
+
+    def _supervisorctl(self, host: str, arguments: str) -> Any:
+        command = f"{self._manifest.host(host).supervisorctl} {arguments}"
+        return self._testinfra_host(host).run(command)
+
+    def _status(self, host: str) -> dict[str, tuple[str, str]]:
+        """``{program: (namespec, state)}`` of every program on the host (one supervisorctl call)."""
+        result = self._supervisorctl(host, "status")
+        programs: dict[str, tuple[str, str]] = {}
+        for line in result.stdout.splitlines():
+            fields = line.split()
+            if len(fields) >= 2:
+                namespec = fields[0]
+                programs[namespec.rpartition(":")[2]] = (namespec, fields[1])
+        if not programs:
+            raise ProcessControlError(f"supervisorctl status on {host} listed nothing: {result.stdout}{result.stderr}")
+        return programs
+
+    def _namespec(self, target: Target) -> str:
+        # Programs live in a [group:<boundary>]; supervisorctl wants group:name, which status tells.
+        try:
+            return self._status(target.host)[target.program][0]
+        except KeyError:
+            raise ProcessControlError(f"{target.program} is not a supervised program on {target.host}") from None
+
+    def _ctl(self, target: Target, action: str) -> None:
+        result = self._supervisorctl(target.host, f"{action} {shlex.quote(self._namespec(target))}")
+        if result.rc != 0:
+            raise ProcessControlError(
+                f"supervisorctl {action} {target.program} on {target.host} exited {result.rc}: "
+                f"{result.stdout.strip()} {result.stderr.strip()}"
+            )

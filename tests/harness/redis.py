@@ -1,0 +1,80 @@
+"""The boundary's Redis, as the manifest names it (``manifest.redis.url``).
+
+Suites read public keys and streams only (contracts/redis/keys.md); key names
+come from ``galaxy_contracts.redis_keys``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+import redis.asyncio as aioredis
+
+from tests.harness.manifest import Manifest
+from tests.harness.waits import eventually_async
+
+CONNECT_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class StreamEntry:
+    id: str
+    fields: dict[str, str]
+
+
+def client(manifest: Manifest) -> aioredis.Redis:
+    """An asyncio client with decoded (str) replies; close it with ``await client.aclose()``."""
+    return aioredis.Redis.from_url(
+        manifest.redis.url,
+        decode_responses=True,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=CONNECT_TIMEOUT,
+    )
+
+
+def ping(url: str) -> bool:
+    """True when the Redis at ``url`` answers PING; False when it cannot be reached."""
+    probe = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT)
+    try:
+        return bool(probe.ping())
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+        return False
+    finally:
+        probe.close()
+
+
+async def entries(client: aioredis.Redis, stream: str, *, start: str = "-", end: str = "+") -> list[StreamEntry]:
+    """Every entry of ``stream`` between two ids (inclusive), oldest first."""
+    raw = await client.xrange(stream, min=start, max=end)
+    return [
+        StreamEntry(id=str(entry_id), fields={str(k): str(v) for k, v in (fields or {}).items()})
+        for entry_id, fields in raw or []
+    ]
+
+
+async def last_id(client: aioredis.Redis, stream: str) -> str:
+    """Id of the newest entry (``0-0`` for an empty or missing stream): a position to read after."""
+    newest = await client.xrevrange(stream, count=1)
+    return str(newest[0][0]) if newest else "0-0"
+
+
+async def entries_after(client: aioredis.Redis, stream: str, position: str) -> list[StreamEntry]:
+    """Entries strictly newer than ``position`` (as returned by :func:`last_id`)."""
+    return await entries(client, stream, start=f"({position}")
+
+
+async def matching(client: aioredis.Redis, stream: str, **fields: str) -> list[StreamEntry]:
+    """Entries of ``stream`` whose fields include every given ``name=value``, oldest first."""
+    return [e for e in await entries(client, stream) if all(e.fields.get(k) == v for k, v in fields.items())]
+
+
+async def only_entry(client: aioredis.Redis, stream: str, *, within: float, **fields: str) -> StreamEntry:
+    """The single entry matching ``fields``, waiting up to ``within`` seconds for it; none or several fail."""
+
+    async def exactly_one() -> StreamEntry:
+        found = await matching(client, stream, **fields)
+        assert len(found) == 1, f"{len(found)} entries on {stream} matching {fields}"
+        return found[0]
+
+    return await eventually_async(exactly_one, within=within, what=f"one entry on {stream} matching {fields}")

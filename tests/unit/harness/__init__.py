@@ -1,0 +1,1 @@
+"""In-process tests of the generic test harness (tests/harness)."""

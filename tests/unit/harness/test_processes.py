@@ -1,0 +1,202 @@
+"""Process control through a real supervisord (a private one, started and stopped here) and testinfra.
+
+The private supervisord runs a redis-server and a tiny HTTP component with an
+admin ``/healthz``, grouped like the lab's programs (``[group:<boundary>]``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.manifest import Manifest
+from tests.harness.processes import ProcessControl, ProcessControlError
+
+BIN = Path(sys.executable).parent
+REDIS_SERVER = shutil.which("redis-server")
+BOUNDARY = "unitlab"
+
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server (Debian package redis-server)")
+
+HEALTH_SERVER = """
+import http.server, sys
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def supervisor_conf(root: Path, redis_port: int, web_port: int) -> str:
+    return textwrap.dedent(f"""
+        [unix_http_server]
+        file={root}/supervisor.sock
+        [supervisord]
+        logfile={root}/supervisord.log
+        pidfile={root}/supervisord.pid
+        [rpcinterface:supervisor]
+        supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+        [supervisorctl]
+        serverurl=unix://{root}/supervisor.sock
+        [group:{BOUNDARY}]
+        programs={BOUNDARY}-redis,{BOUNDARY}-web
+        [program:{BOUNDARY}-redis]
+        command={REDIS_SERVER} --port {redis_port} --bind 127.0.0.1 --save "" --appendonly no
+        startsecs=0
+        autorestart=true
+        [program:{BOUNDARY}-web]
+        command={sys.executable} {root}/health.py {web_port}
+        startsecs=0
+        autorestart=true
+        stopsignal=KILL
+    """)
+
+
+def manifest_for(root: Path, redis_port: int, web_port: int) -> Manifest:
+    supervisorctl = f"{BIN}/supervisorctl -c {root}/supervisord.conf"
+    return Manifest.model_validate(
+        {
+            "boundary": BOUNDARY,
+            "redis": {
+                "url": f"redis://127.0.0.1:{redis_port}/0",
+                "mode": "ephemeral",
+                "host": "localhost",
+                "program": f"{BOUNDARY}-redis",
+            },
+            "components": {
+                "web": {
+                    "kind": "web",
+                    "host": "localhost",
+                    "address": "127.0.0.1",
+                    "program": f"{BOUNDARY}-web",
+                    "url": f"http://127.0.0.1:{web_port}",
+                    "admin_url": f"http://127.0.0.1:{web_port}",
+                    "log": f"{root}/web.log",
+                }
+            },
+            "hosts": {
+                "localhost": {
+                    "testinfra": "local://",
+                    "supervisorctl": supervisorctl,
+                }
+            },
+            "secrets": {
+                "dir": str(root),
+                "host": "localhost",
+                "service_tokens": f"{root}/service-tokens.json",
+                "signing_key": f"{root}/signing-key.pem",
+                "token_keys": f"{root}/token-keys.json",
+                "signing_kid": "kid",
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def control(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessControl]:
+    root = tmp_path_factory.mktemp("supervisor")
+    redis_port, web_port = free_port(), free_port()
+    (root / "health.py").write_text(HEALTH_SERVER)
+    (root / "supervisord.conf").write_text(supervisor_conf(root, redis_port, web_port))
+    supervisord = subprocess.Popen([f"{BIN}/supervisord", "-n", "-c", f"{root}/supervisord.conf"])
+    try:
+        control = ProcessControl(manifest_for(root, redis_port, web_port))
+        for name in ("redis", "web"):
+            control.wait_ready(name, timeout=15)
+        yield control
+    finally:
+        supervisord.send_signal(signal.SIGTERM)
+        supervisord.wait(timeout=30)
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_stop_leaves_the_program_stopped_and_unreachable(control: ProcessControl, name: str) -> None:
+    try:
+        control.stop(name)
+
+        assert (control.state(name), control.is_ready(name)) == ("STOPPED", False)
+    finally:
+        control.start(name)
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_start_brings_the_program_back_ready(control: ProcessControl, name: str) -> None:
+    control.stop(name)
+
+    control.start(name)
+
+    assert (control.state(name), control.is_ready(name)) == ("RUNNING", True)
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_component_is_down_inside_stopped(control: ProcessControl, name: str) -> None:
+    with control.stopped(name):
+        assert not control.is_ready(name)
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_stopped_restarts_even_when_the_block_fails(control: ProcessControl, name: str) -> None:
+    with pytest.raises(RuntimeError, match="boom"), control.stopped(name):
+        raise RuntimeError("boom")
+
+    assert control.is_ready(name)
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_killed_component_is_running_and_ready_afterwards(control: ProcessControl, name: str) -> None:
+    with control.killed(name):
+        pass
+
+    assert control.is_ready(name)
+
+
+def manager_pid(control: ProcessControl, name: str) -> int:
+    """The PID supervisord reports for the program (0 when not running)."""
+    program = control.target(name).program
+    ctl = control.manifest.host("localhost").supervisorctl.split()
+    out = subprocess.run([*ctl, "pid", f"{BOUNDARY}:{program}"], capture_output=True, text=True, check=False).stdout
+    return int(out.strip() or 0)
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_kill_ends_the_running_process(control: ProcessControl, name: str) -> None:
+    before = manager_pid(control, name)
+
+    with control.killed(name):
+        pass
+
+    assert manager_pid(control, name) not in {before, 0}
+
+
+def test_start_of_a_running_program_is_a_no_op(control: ProcessControl) -> None:
+    control.start("redis")
+
+    assert control.is_ready("redis")
+
+
+def test_program_the_manager_does_not_know_is_an_error(control: ProcessControl) -> None:
+    manifest = control.manifest
+    broken = ProcessControl(
+        manifest.model_copy(update={"redis": manifest.redis.model_copy(update={"program": "not-a-program"})})
+    )
+
+    with pytest.raises(ProcessControlError, match="not a supervised program"):
+        broken.stop("redis")
