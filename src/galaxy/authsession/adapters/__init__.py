@@ -1,0 +1,1 @@
+"""Outbound I/O: the boundary's Redis, User Service and Mail Service."""

@@ -1,0 +1,1 @@
+"""The login rules: challenges, sessions, intents and the refusals. Pure: no I/O."""

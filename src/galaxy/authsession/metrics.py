@@ -1,0 +1,12 @@
+"""Login counters, exposed on the admin port's /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+CHALLENGES_STARTED = Counter("galaxy_authsession_challenges_started_total", "Login challenges started (code mailed)")
+CHALLENGES_CONFIRMED = Counter("galaxy_authsession_challenges_confirmed_total", "Challenges exchanged for a session")
+CHALLENGES_FAILED = Counter(
+    "galaxy_authsession_challenges_failed_total", "Challenge starts and confirms refused or failed", ["reason"]
+)
+SESSIONS_REVOKED = Counter("galaxy_authsession_sessions_revoked_total", "Sessions revoked (logout)")

@@ -1,0 +1,208 @@
+"""The use cases: start a login, confirm it, read and revoke sessions.
+
+Depends only on the ports below; the composition root plugs in Redis and HTTP adapters, tests plug in fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from galaxy.authsession import metrics
+from galaxy.authsession.domain.accounts import ResolvedAccount
+from galaxy.authsession.domain.challenges import Challenge, ChallengePolicy, CodeHasher, expires_in_minutes, new_code
+from galaxy.authsession.domain.errors import (
+    AccountBlocked,
+    AuthSessionError,
+    ChallengeNotFound,
+    InvalidCode,
+    SessionNotFound,
+    TooManyAttempts,
+    UpstreamUnavailable,
+)
+from galaxy.authsession.domain.intents import Intent, account_welcome
+from galaxy.authsession.domain.sessions import Session
+from galaxy_contracts import tokens
+from galaxy_contracts.models import Locale
+
+Clock = Callable[[], float]
+log = logging.getLogger(__name__)
+
+
+class ChallengeStore(Protocol):
+    async def create(self, challenge: Challenge) -> None: ...
+    async def get(self, challenge_id: str) -> Challenge | None: ...
+    async def discard(self, challenge_id: str, claim: str | None = None) -> None: ...
+    async def record_failure(self, challenge_id: str, *, now: float, max_attempts: int) -> int: ...
+    async def claim(self, challenge_id: str, *, now: float, max_attempts: int, lease_seconds: float) -> str: ...
+    async def release(self, challenge_id: str, claim: str) -> None: ...
+    async def complete(self, challenge_id: str, claim: str, session: Session, intent: Intent | None) -> bool: ...
+
+
+class SessionStore(Protocol):
+    async def get(self, session_id: str) -> Session | None: ...
+    async def revoke(self, session_id: str) -> bool: ...
+
+
+class UserDirectory(Protocol):
+    async def resolve(self, email: str, locale: Locale | None) -> ResolvedAccount: ...
+
+
+class CodeMailer(Protocol):
+    async def send_code(
+        self, to: str, code: str, *, locale: Locale | None, challenge_id: str, expires_in_minutes: int
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Signer:
+    key: Ed25519PrivateKey
+    kid: str
+    audience: str
+
+    def sign(self, session: Session) -> str:
+        return tokens.sign(
+            self.key,
+            self.kid,
+            user_id=session.user_id,
+            session_id=session.session_id,
+            audience=self.audience,
+            ttl_seconds=session.ttl_seconds,
+            now=session.created_at,
+        )
+
+    def public_pem(self) -> str:
+        return tokens.public_pem(self.key)
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session: Session
+    token: str
+    new_account: bool
+
+
+@dataclass
+class LoginService:
+    challenges: ChallengeStore
+    sessions: SessionStore
+    users: UserDirectory
+    mailer: CodeMailer
+    hasher: CodeHasher
+    signer: Signer
+    policy: ChallengePolicy
+    session_ttl_seconds: int
+    clock: Clock
+
+    async def start(self, email: str, locale: Locale | None) -> Challenge:
+        code = new_code()
+        challenge = Challenge.issue(
+            email, locale, code, self.hasher, now=self.clock(), ttl_seconds=self.policy.ttl_seconds
+        )
+        await self.challenges.create(challenge)
+        try:
+            await self.mailer.send_code(
+                email,
+                code,
+                locale=locale,
+                challenge_id=challenge.challenge_id,
+                expires_in_minutes=expires_in_minutes(self.policy.ttl_seconds),
+            )
+        except UpstreamUnavailable as exc:
+            await self.challenges.discard(challenge.challenge_id)
+            _failed(challenge.challenge_id, exc)
+            raise
+        metrics.CHALLENGES_STARTED.inc()
+        log.info("challenge started", extra={"challenge_id": challenge.challenge_id})
+        return challenge
+
+    async def confirm(self, challenge_id: str, code: str) -> OpenedSession:
+        try:
+            return await self._confirm(challenge_id, code)
+        except AuthSessionError as exc:
+            _failed(challenge_id, exc)
+            raise
+
+    async def _confirm(self, challenge_id: str, code: str) -> OpenedSession:
+        now = self.clock()
+        challenge = await self.challenges.get(challenge_id)
+        if challenge is None:
+            raise ChallengeNotFound
+        max_attempts = self.policy.max_attempts
+        if not challenge.accepts(code, self.hasher, now=now, max_attempts=max_attempts):
+            remaining = await self.challenges.record_failure(challenge_id, now=now, max_attempts=max_attempts)
+            raise InvalidCode(remaining)
+        claim = await self.challenges.claim(
+            challenge_id, now=now, max_attempts=max_attempts, lease_seconds=self.policy.claim_seconds
+        )
+        account = await self._resolve(challenge, claim)
+        if account.blocked:
+            await self.challenges.discard(challenge_id, claim)
+            raise AccountBlocked
+        session = Session.open(account.user_id, self.signer.kid, now=now, ttl_seconds=self.session_ttl_seconds)
+        intent = account_welcome(account.user_id, now=now) if account.created else None
+        if not await self.challenges.complete(challenge_id, claim, session, intent):
+            raise ChallengeNotFound
+        metrics.CHALLENGES_CONFIRMED.inc()
+        log.info(
+            "challenge confirmed",
+            extra={
+                "challenge_id": challenge_id,
+                "session_id": session.session_id,
+                "user_id": session.user_id,
+                "new_account": account.created,
+            },
+        )
+        return OpenedSession(session, self.signer.sign(session), new_account=account.created)
+
+    async def _resolve(self, challenge: Challenge, claim: str) -> ResolvedAccount:
+        """The account of the challenge's e-mail; on any failure the challenge is released, still usable."""
+        try:
+            return await self.users.resolve(challenge.email, challenge.locale)
+        except BaseException:
+            try:
+                await self.challenges.release(challenge.challenge_id, claim)
+            except Exception:  # noqa: BLE001 - the claim's lease frees the challenge anyway
+                log.warning("could not release challenge", extra={"challenge_id": challenge.challenge_id})
+            raise
+
+    async def session(self, session_id: str) -> Session:
+        session = await self.sessions.get(session_id)
+        if session is None or not session.active(self.clock()):
+            raise SessionNotFound
+        return session
+
+    async def revoke(self, session_id: str) -> None:
+        if await self.sessions.revoke(session_id):
+            metrics.SESSIONS_REVOKED.inc()
+            log.info("session revoked", extra={"session_id": session_id})
+
+
+_REASONS: dict[type[AuthSessionError], str] = {
+    ChallengeNotFound: "challenge_not_found",
+    InvalidCode: "invalid_code",
+    TooManyAttempts: "too_many_attempts",
+    AccountBlocked: "account_blocked",
+}
+
+
+def _failed(challenge_id: str, exc: AuthSessionError) -> None:
+    """Count and log a refusal: the reason and the challenge id, never the code."""
+    reason = _reason(exc)
+    metrics.CHALLENGES_FAILED.labels(reason).inc()
+    extra = {"challenge_id": challenge_id, "reason": reason}
+    if isinstance(exc, InvalidCode):
+        extra["remaining_attempts"] = str(exc.remaining_attempts)
+    if isinstance(exc, UpstreamUnavailable):
+        extra["error"] = exc.reason
+    log.info("challenge refused", extra=extra)
+
+
+def _reason(exc: AuthSessionError) -> str:
+    if isinstance(exc, UpstreamUnavailable):
+        return f"{exc.service}_unavailable"
+    return _REASONS.get(type(exc), "error")

@@ -1,0 +1,1 @@
+"""Inbound: the HTTP API of contracts/http/authsession.openapi.yaml."""

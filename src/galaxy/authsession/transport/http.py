@@ -1,0 +1,143 @@
+"""HTTP routes: authenticate, parse, call the login service, map refusals to problem+json."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from galaxy.authsession.domain import errors
+from galaxy.authsession.service import LoginService, Signer
+from galaxy.common.auth import ServiceTokens
+from galaxy.common.problems import EXCEPTION_HANDLERS, ProblemError, problem_response, read_json
+from galaxy_contracts.models import (
+    CHALLENGE_ID_PATTERN,
+    SESSION_ID_PATTERN,
+    Challenge,
+    ConfirmRequest,
+    FieldViolation,
+    KeySet,
+    PublicKey,
+    Session,
+    SessionInfo,
+    StartChallengeRequest,
+)
+
+log = logging.getLogger(__name__)
+_PROBLEMS: dict[type[errors.AuthSessionError], tuple[int, str, str]] = {
+    errors.ChallengeNotFound: (404, "challenge_not_found", "unknown, used or expired challenge"),
+    errors.InvalidCode: (401, "invalid_code", ""),
+    errors.TooManyAttempts: (429, "too_many_attempts", "attempt limit reached; start a new login"),
+    errors.AccountBlocked: (403, "account_blocked", "the account is blocked"),
+    errors.SessionNotFound: (404, "session_not_found", "no active session with this id"),
+    errors.UpstreamUnavailable: (503, "upstream_unavailable", ""),
+}
+
+
+class _StartRequest(StartChallengeRequest):
+    """The contract's ``locale`` may be absent but is never null; the shared model would take null."""
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        return value
+
+
+class Api:
+    def __init__(self, tokens: ServiceTokens, signer: Signer) -> None:
+        self._tokens = tokens
+        self._keys = KeySet(keys=[PublicKey(kid=signer.kid, public_key_pem=signer.public_pem())])
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/challenges", self.start_challenge, methods=["POST"]),
+            Route("/v1/challenges/{challenge_id}/confirm", self.confirm_challenge, methods=["POST"]),
+            Route("/v1/sessions/{session_id}", self.get_session, methods=["GET"]),
+            Route("/v1/sessions/{session_id}/revoke", self.revoke_session, methods=["POST"]),
+            Route("/v1/keys", self.list_keys, methods=["GET"]),
+        ]
+
+    async def start_challenge(self, request: Request) -> Response:
+        self._tokens.caller(request)
+        body = await read_json(request, _StartRequest)
+        challenge = await _login(request).start(str(body.email), body.locale)
+        answer = Challenge(challenge_id=challenge.challenge_id, expires_at=_utc(challenge.expires_at))
+        return _json(answer.model_dump(mode="json"), 201)
+
+    async def confirm_challenge(self, request: Request) -> Response:
+        self._tokens.caller(request)
+        challenge_id = _path_id(request, "challenge_id", CHALLENGE_ID_PATTERN)
+        body = await read_json(request, ConfirmRequest)
+        opened = await _login(request).confirm(challenge_id, body.code)
+        answer = Session(
+            session_token=opened.token,
+            session_id=opened.session.session_id,
+            user_id=opened.session.user_id,
+            new_account=opened.new_account,
+            expires_at=_utc(opened.session.expires_at),
+        )
+        return _json(answer.model_dump(mode="json"))
+
+    async def get_session(self, request: Request) -> Response:
+        self._tokens.caller(request)
+        session = await _login(request).session(_path_id(request, "session_id", SESSION_ID_PATTERN))
+        info = SessionInfo(session_id=session.session_id, user_id=session.user_id, expires_at=_utc(session.expires_at))
+        return _json(info.model_dump(mode="json"))
+
+    async def revoke_session(self, request: Request) -> Response:
+        self._tokens.caller(request)
+        await _login(request).revoke(_path_id(request, "session_id", SESSION_ID_PATTERN))
+        return Response(status_code=204)
+
+    async def list_keys(self, _: Request) -> Response:
+        return _json(self._keys.model_dump(mode="json"))
+
+
+def _login(request: Request) -> LoginService:
+    service: LoginService = request.app.state.login
+    return service
+
+
+def _path_id(request: Request, name: str, pattern: str) -> str:
+    value = str(request.path_params[name])
+    if not re.fullmatch(pattern, value):
+        violation = FieldViolation(field=name, message=f"must match {pattern}")
+        raise ProblemError(422, "validation_failed", f"invalid {name}", [violation])
+    return value
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return JSONResponse(body, status_code=status)
+
+
+async def _on_refusal(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.AuthSessionError)
+    status, code, detail = _PROBLEMS.get(type(exc), (500, "internal_error", "unexpected refusal"))
+    return problem_response(status, code, detail or str(exc))
+
+
+async def _on_redis_down(request: Request, exc: Exception) -> Response:
+    log.warning("redis unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem_response(503, "upstream_unavailable", "session storage unavailable; retry later")
+
+
+HANDLERS: dict[Any, Any] = EXCEPTION_HANDLERS | {
+    errors.AuthSessionError: _on_refusal,
+    RedisConnectionError: _on_redis_down,
+    RedisTimeoutError: _on_redis_down,
+}
