@@ -1,0 +1,1 @@
+"""User Service: accounts, profile, preferences and blocking (contracts/http/user.openapi.yaml)."""

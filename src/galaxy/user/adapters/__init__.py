@@ -1,0 +1,1 @@
+"""Outbound I/O: the Redis account store and the notification-intent publisher."""

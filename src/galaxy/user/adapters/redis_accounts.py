@@ -1,0 +1,124 @@
+"""Accounts in the boundary's Redis, under the service's private ``user:`` keys.
+
+``user:account:{user_id}`` is a hash of the account; ``user:email:{email}`` maps a
+normalised e-mail to its user id. Both are written by one Lua script, so an
+e-mail gets exactly one account however many callers race to create it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from galaxy.user.domain.accounts import Account, Preferences
+from galaxy.user.domain.errors import StoreUnavailable
+
+ACCOUNT_KEY = "user:account:{}"
+EMAIL_KEY = "user:email:{}"
+
+# KEYS: email index, new account hash. ARGV: new user id, then the hash's field/value pairs.
+_CREATE_OR_GET = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 0} end
+local unpack = unpack or table.unpack
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+redis.call('SET', KEYS[1], ARGV[1])
+return {ARGV[1], 1}
+"""
+
+# KEYS: account hash. ARGV: field/value pairs. Never recreates a missing account.
+_UPDATE_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local unpack = unpack or table.unpack
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+_HASH_FIELDS = {"preferences": ("email_enabled", "push_enabled")}
+
+
+@contextmanager
+def unavailable_on_outage() -> Iterator[None]:
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise StoreUnavailable(type(exc).__name__) from exc
+
+
+def encode(account: Account) -> dict[str, str]:
+    return {
+        "user_id": account.user_id,
+        "email": account.email,
+        "display_name": account.display_name,
+        "locale": account.locale,
+        "email_enabled": _flag(account.preferences.email_enabled),
+        "push_enabled": _flag(account.preferences.push_enabled),
+        "blocked": _flag(account.blocked),
+        "block_reason": account.block_reason,
+        "created_at": account.created_at.isoformat(),
+        "updated_at": account.updated_at.isoformat(),
+    }
+
+
+def decode(fields: dict[str, str]) -> Account:
+    return Account(
+        user_id=fields["user_id"],
+        email=fields["email"],
+        display_name=fields["display_name"],
+        locale=fields["locale"],
+        preferences=Preferences(
+            email_enabled=fields["email_enabled"] == "1", push_enabled=fields["push_enabled"] == "1"
+        ),
+        blocked=fields["blocked"] == "1",
+        block_reason=fields.get("block_reason", ""),
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        updated_at=datetime.fromisoformat(fields["updated_at"]),
+    )
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _pairs(fields: dict[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
+
+
+class RedisAccountStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._create_or_get = redis.register_script(_CREATE_OR_GET)
+        self._update_existing = redis.register_script(_UPDATE_EXISTING)
+
+    async def get(self, user_id: str) -> Account | None:
+        with unavailable_on_outage():
+            fields = cast(dict[str, str], await self._redis.hgetall(ACCOUNT_KEY.format(user_id)))
+        return decode(fields) if fields else None
+
+    async def create_or_get(self, candidate: Account) -> tuple[Account, bool]:
+        keys = [EMAIL_KEY.format(candidate.email), ACCOUNT_KEY.format(candidate.user_id)]
+        with unavailable_on_outage():
+            user_id, created = await self._create_or_get(
+                keys=keys, args=[candidate.user_id, *_pairs(encode(candidate))]
+            )
+        if created:
+            return candidate, True
+        existing = await self.get(user_id)
+        if existing is None:
+            raise LookupError(f"e-mail index points at missing account {user_id}")
+        return existing, False
+
+    async def save(self, account: Account, attributes: Collection[str]) -> bool:
+        everything = encode(account)
+        names = [name for attribute in attributes for name in _HASH_FIELDS.get(attribute, (attribute,))]
+        with unavailable_on_outage():
+            written = await self._update_existing(
+                keys=[ACCOUNT_KEY.format(account.user_id)], args=_pairs({n: everything[n] for n in names})
+            )
+        return bool(written)

@@ -1,0 +1,27 @@
+"""The outbound interfaces the account rules need; adapters implement them, tests swap them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+from galaxy.user.domain.accounts import Account, Intent
+
+
+class AccountStore(Protocol):
+    async def get(self, user_id: str) -> Account | None:
+        """The account, or None when there is none."""
+
+    async def create_or_get(self, candidate: Account) -> tuple[Account, bool]:
+        """Atomically: the account of ``candidate.email`` if one exists, else ``candidate`` stored.
+
+        Returns the stored account and whether this call created it.
+        """
+
+    async def save(self, account: Account, attributes: Collection[str]) -> bool:
+        """Write only ``attributes`` of ``account``; False when the account no longer exists."""
+
+
+class IntentPublisher(Protocol):
+    async def publish(self, intent: Intent) -> None:
+        """Append ``intent`` to ``notification:intents`` or raise."""

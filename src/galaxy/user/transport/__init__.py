@@ -1,0 +1,1 @@
+"""Inbound I/O: the HTTP API of contracts/http/user.openapi.yaml."""
