@@ -19,9 +19,7 @@ from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect
 from galaxy.common.serve import run, serve_http
 from galaxy.common.settings import read_service_tokens
-from galaxy.user.adapters.intents import RedisIntentPublisher
 from galaxy.user.adapters.redis_accounts import RedisAccountStore
-from galaxy.user.domain.ports import IntentPublisher
 from galaxy.user.domain.service import Accounts
 from galaxy.user.settings import Settings
 from galaxy.user.transport.http import EXCEPTION_HANDLERS, UserApi
@@ -30,10 +28,10 @@ SERVICE = "user"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, redis: aioredis.Redis, intents: IntentPublisher | None = None) -> Starlette:
+def create_app(settings: Settings, redis: aioredis.Redis) -> Starlette:
     """The service's HTTP app; it owns ``redis`` and closes it on shutdown."""
     tokens = ServiceTokens(read_service_tokens(settings.service_tokens_file))
-    accounts = Accounts(RedisAccountStore(redis), intents or RedisIntentPublisher(redis))
+    accounts = Accounts(RedisAccountStore(redis))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import fakeredis
 import pytest
 
-from galaxy.user.adapters.intents import RedisIntentPublisher, entry
+from galaxy.user.adapters.intents import entry
 from galaxy.user.adapters.redis_accounts import RedisAccountStore
 from galaxy.user.domain.accounts import Account, Intent
 from galaxy_contracts import streams
@@ -79,8 +79,30 @@ def test_entry_matches_the_stream_schema() -> None:
     ],
     ids=["bad-user-id", "missing-param", "not-in-catalog", "bad-intent-id"],
 )
-async def test_an_invalid_intent_is_never_written(redis: fakeredis.FakeAsyncRedis, intent: Intent) -> None:
+async def test_an_invalid_intent_is_never_written_nor_its_change(
+    redis: fakeredis.FakeAsyncRedis, intent: Intent
+) -> None:
+    store = RedisAccountStore(redis)
+    account, _ = await store.create_or_get(Account.new("kept@example.com", None, T0))
+
     with pytest.raises(streams.InvalidEntry):
-        await RedisIntentPublisher(redis).publish(intent)
+        await store.save(replace(account, display_name="Changed"), ["display_name"], intent)
 
     assert await redis.exists("notification:intents") == 0
+    stored = await store.get(account.user_id)
+    assert stored is not None
+    assert stored.display_name == account.display_name
+
+
+async def test_a_change_and_its_intent_are_written_together(redis: fakeredis.FakeAsyncRedis) -> None:
+    store = RedisAccountStore(redis)
+    account, _ = await store.create_or_get(Account.new("both@example.com", None, T0))
+    intent = Intent("account.updated", account.user_id, {"changed_fields": "display_name"}, T0)
+
+    assert await store.save(replace(account, display_name="Both"), ["display_name"], intent)
+
+    [(_, fields)] = await redis.xrange("notification:intents")
+    assert fields["intent_id"] == intent.intent_id
+    stored = await store.get(account.user_id)
+    assert stored is not None
+    assert stored.display_name == "Both"

@@ -29,6 +29,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.writes: list[tuple[str, list[str]]] = []
+        self.published: list[Intent] = []
 
     async def get(self, user_id: str) -> Account | None:
         return self.accounts.get(user_id)
@@ -40,18 +41,12 @@ class MemoryStore:
         self.accounts[candidate.user_id] = candidate
         return candidate, True
 
-    async def save(self, account: Account, attributes: Collection[str]) -> bool:
+    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
         self.writes.append((account.user_id, sorted(attributes)))
         self.accounts[account.user_id] = account
+        if announce is not None:
+            self.published.append(announce)
         return True
-
-
-class MemoryIntents:
-    def __init__(self) -> None:
-        self.published: list[Intent] = []
-
-    async def publish(self, intent: Intent) -> None:
-        self.published.append(intent)
 
 
 class Clock:
@@ -69,13 +64,8 @@ def store() -> MemoryStore:
 
 
 @pytest.fixture
-def published() -> MemoryIntents:
-    return MemoryIntents()
-
-
-@pytest.fixture
-def accounts(store: MemoryStore, published: MemoryIntents) -> Accounts:
-    return Accounts(store, published, Clock())
+def accounts(store: MemoryStore) -> Accounts:
+    return Accounts(store, Clock())
 
 
 @pytest.mark.parametrize(
@@ -126,14 +116,12 @@ def test_changing_to_the_same_values_is_no_change() -> None:
     assert same is account
 
 
-async def test_update_publishes_account_updated(
-    accounts: Accounts, store: MemoryStore, published: MemoryIntents
-) -> None:
+async def test_update_publishes_account_updated(accounts: Accounts, store: MemoryStore) -> None:
     account, _ = await accounts.resolve("p@q.r")
 
     updated = await accounts.update(account.user_id, ProfileChange(display_name=" Pat "))
 
-    [intent] = published.published
+    [intent] = store.published
     assert (intent.type, intent.user_id, intent.params) == (
         "account.updated",
         account.user_id,
@@ -143,15 +131,13 @@ async def test_update_publishes_account_updated(
     assert store.writes == [(account.user_id, ["display_name", "updated_at"])]
 
 
-async def test_a_no_op_update_writes_and_publishes_nothing(
-    accounts: Accounts, store: MemoryStore, published: MemoryIntents
-) -> None:
+async def test_a_no_op_update_writes_and_publishes_nothing(accounts: Accounts, store: MemoryStore) -> None:
     account, _ = await accounts.resolve("p@q.r")
 
     await accounts.update(account.user_id, ProfileChange(preferences=PreferencesChange(email_enabled=True)))
 
     assert store.writes == []
-    assert published.published == []
+    assert store.published == []
 
 
 async def test_block_writes_only_the_block_fields(accounts: Accounts, store: MemoryStore) -> None:

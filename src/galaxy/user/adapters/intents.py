@@ -1,12 +1,12 @@
-"""Notification intents appended to ``notification:intents`` after schema validation."""
+"""Notification intents as ``notification:intents`` entries, validated before they are written.
+
+The account store appends them in the same atomic step as the change they announce.
+"""
 
 from __future__ import annotations
 
 import json
 
-import redis.asyncio as aioredis
-
-from galaxy.user.adapters.redis_accounts import unavailable_on_outage
 from galaxy.user.domain.accounts import Intent
 from galaxy_contracts import redis_keys, streams
 
@@ -28,13 +28,3 @@ def entry(intent: Intent) -> dict[str, str]:
     if spec is None or set(spec["params"]) - set(intent.params):
         raise streams.InvalidEntry(f"{redis_keys.NOTIFICATION_INTENTS}: {intent.type}: not in the catalog as sent")
     return fields
-
-
-class RedisIntentPublisher:
-    def __init__(self, redis: aioredis.Redis) -> None:
-        self._redis = redis
-
-    async def publish(self, intent: Intent) -> None:
-        fields = entry(intent)
-        with unavailable_on_outage():
-            await self._redis.xadd(redis_keys.NOTIFICATION_INTENTS, fields)  # type: ignore[arg-type]

@@ -16,8 +16,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from galaxy.user.domain.accounts import Account, Preferences
+from galaxy.user.adapters.intents import entry as intent_entry
+from galaxy.user.domain.accounts import Account, Intent, Preferences
 from galaxy.user.domain.errors import StoreUnavailable
+from galaxy_contracts import redis_keys
 
 ACCOUNT_KEY = "user:account:{}"
 EMAIL_KEY = "user:email:{}"
@@ -32,11 +34,16 @@ redis.call('SET', KEYS[1], ARGV[1])
 return {ARGV[1], 1}
 """
 
-# KEYS: account hash. ARGV: field/value pairs. Never recreates a missing account.
+# KEYS: account hash, intents stream. ARGV: number of hash field/value items, those items,
+# then the intent entry's field/value pairs (none: no intent). Never recreates a missing account.
 _UPDATE_EXISTING = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local unpack = unpack or table.unpack
-redis.call('HSET', KEYS[1], unpack(ARGV))
+local n = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2, n + 1))
+if #ARGV > n + 1 then
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, n + 2))
+end
 return 1
 """
 
@@ -114,11 +121,12 @@ class RedisAccountStore:
             raise LookupError(f"e-mail index points at missing account {user_id}")
         return existing, False
 
-    async def save(self, account: Account, attributes: Collection[str]) -> bool:
+    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
         everything = encode(account)
         names = [name for attribute in attributes for name in _HASH_FIELDS.get(attribute, (attribute,))]
+        hash_items = _pairs({n: everything[n] for n in names})
+        intent_items = _pairs(intent_entry(announce)) if announce else []
+        keys = [ACCOUNT_KEY.format(account.user_id), redis_keys.NOTIFICATION_INTENTS]
         with unavailable_on_outage():
-            written = await self._update_existing(
-                keys=[ACCOUNT_KEY.format(account.user_id)], args=_pairs({n: everything[n] for n in names})
-            )
+            written = await self._update_existing(keys=keys, args=[len(hash_items), *hash_items, *intent_items])
         return bool(written)

@@ -18,10 +18,9 @@ class AccountStore(Protocol):
         Returns the stored account and whether this call created it.
         """
 
-    async def save(self, account: Account, attributes: Collection[str]) -> bool:
-        """Write only ``attributes`` of ``account``; False when the account no longer exists."""
+    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
+        """Write only ``attributes`` of ``account``; False when the account no longer exists.
 
-
-class IntentPublisher(Protocol):
-    async def publish(self, intent: Intent) -> None:
-        """Append ``intent`` to ``notification:intents`` or raise."""
+        ``announce`` is appended to ``notification:intents`` in the same atomic step as the
+        write, so a change is never stored without its intent nor announced without being stored.
+        """

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from galaxy.user.domain.accounts import (
     Account,
+    Intent,
     ProfileChange,
     account_updated,
     changed_attributes,
@@ -16,15 +17,14 @@ from galaxy.user.domain.accounts import (
     utcnow,
 )
 from galaxy.user.domain.errors import AccountNotFound
-from galaxy.user.domain.ports import AccountStore, IntentPublisher
+from galaxy.user.domain.ports import AccountStore
 
 log = logging.getLogger(__name__)
 
 
 class Accounts:
-    def __init__(self, store: AccountStore, intents: IntentPublisher, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: AccountStore, clock: Callable[[], datetime] = utcnow) -> None:
         self._store = store
-        self._intents = intents
         self._clock = clock
 
     async def resolve(self, email: str, locale: str | None = None) -> tuple[Account, bool]:
@@ -46,8 +46,7 @@ class Accounts:
         updated, paths = account.changed(change, self._clock())
         if not paths:
             return account
-        await self._save(account, updated)
-        await self._intents.publish(account_updated(updated, paths))
+        await self._save(account, updated, announce=account_updated(updated, paths))
         log.info("account updated", extra={"user_id": user_id, "changed_fields": paths})
         return updated
 
@@ -67,7 +66,7 @@ class Accounts:
         log.info("account unblocked", extra={"user_id": user_id})
         return unblocked
 
-    async def _save(self, before: Account, after: Account) -> None:
+    async def _save(self, before: Account, after: Account, announce: Intent | None = None) -> None:
         attributes = changed_attributes(before, after)
-        if attributes and not await self._store.save(after, attributes):
+        if attributes and not await self._store.save(after, attributes, announce):
             raise AccountNotFound(after.user_id)
