@@ -57,7 +57,7 @@ up: $(STAMP) ## Provision the lab on the inventory's hosts (default: localhost)
 
 .PHONY: state
 state: $(STAMP) ## testinfra checks of the provisioned hosts
-	$(PYTEST) tests/lab -m "lab and not lifecycle" --junitxml=$(REPORTS)/state.xml $(ARGS)
+	$(PYTEST) tests/lab -m lab_state -n 2 --junitxml=$(REPORTS)/state.xml $(ARGS)
 
 .PHONY: check
 check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summary
@@ -66,25 +66,24 @@ check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summ
 
 .PHONY: lifecycle
 lifecycle: $(STAMP) ## Idempotence (changed=0) and healing of a stopped program
-	$(PYTEST) tests/lab -m lifecycle --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)
+	$(PYTEST) tests/lab -m "lab_heal or lab_idempotence" --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)
 
 .PHONY: down
 down: $(STAMP) ## Tear the lab down
 	$(PLAYBOOK) playbooks/down.yml
 
 .PHONY: leaves-nothing
-leaves-nothing: $(STAMP) ## After down: no process, port or file of the lab left
-	$(PYTEST) tests/lab -m teardown --junitxml=$(REPORTS)/teardown.xml $(ARGS)
+leaves-nothing: $(STAMP) ## Tear down, then prove no process, port or file of the lab is left
+	$(PYTEST) tests/lab -m lab_teardown --junitxml=$(REPORTS)/teardown.xml $(ARGS)
 
 .PHONY: lab
 lab: up check ## Main job: venv, bring the lab up, run every boundary check, leave it up
 
 .PHONY: test
-test: ## Everything CI runs: lint, unit, up, state, suites, lifecycle, down, leaves-nothing
+test: ## Everything CI runs: lint, unit, up, state, suites, idempotence + heal, teardown + leaves-nothing
 	$(MAKE) --no-print-directory lint unit
-	$(MAKE) --no-print-directory up
-	$(MAKE) --no-print-directory state check lifecycle || { $(MAKE) --no-print-directory down; exit 1; }
-	$(MAKE) --no-print-directory down leaves-nothing
+	$(MAKE) --no-print-directory up state check lifecycle || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory leaves-nothing
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: bring-up, re-run, suites (median of 3), RSS

@@ -1,0 +1,118 @@
+"""Ansible filters over galaxylab.plan: the playbooks loop over data this computes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+try:
+    from galaxylab import plan
+except ImportError:  # the controller venv has the project's dependencies but not the project installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+    from galaxylab import plan
+
+
+def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{host: {address, root, testinfra, owner, group}}`` from the ``galaxylab_*`` host vars."""
+    hosts: dict[str, dict[str, str]] = {}
+    for name in names:
+        values = hostvars[name]
+        hosts[name] = {
+            "address": values.get("galaxylab_address", ""),
+            "root": values.get("galaxylab_root", ""),
+            "testinfra": values.get("galaxylab_testinfra", ""),
+            "owner": values.get("galaxylab_owner", "root"),
+            "group": values.get("galaxylab_group", "root"),
+        }
+    return hosts
+
+
+def boundary_hosts(
+    boundaries: Sequence[Mapping[str, Any]],
+    default_host: str,
+    placement: Mapping[str, Mapping[str, str]] | None,
+    hosts: Mapping[str, Mapping[str, Any]],
+) -> dict[str, list[str]]:
+    """``{host: [boundary]}``: which boundaries have something on each host."""
+    return plan.boundary_hosts(boundaries, plan.parse_placement(default_host, placement), plan.parse_hosts(hosts))
+
+
+def lab_plan(
+    boundaries: Sequence[Mapping[str, Any]],
+    default_host: str,
+    placement: Mapping[str, Mapping[str, str]] | None,
+    hosts: Mapping[str, Mapping[str, Any]],
+    kids: Mapping[str, str],
+    release: str,
+    redis_server: str = "/usr/bin/redis-server",
+) -> dict[str, Any]:
+    """The whole lab plan (see galaxylab.plan.build_plan)."""
+    return plan.build_plan(
+        boundaries,
+        plan.parse_placement(default_host, placement),
+        plan.parse_hosts(hosts),
+        kids=kids,
+        release=release,
+        redis_server=redis_server,
+    )
+
+
+def secrets_argv(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> list[str]:
+    """Arguments of ``galaxylab.secrets ensure`` for every boundary, one bundle per host."""
+    boundaries = sorted({b for names in boundary_hosts_map.values() for b in names})
+    argv = ["ensure", directory, "--boundary", *boundaries] if boundaries else ["ensure", directory]
+    for host, names in sorted(boundary_hosts_map.items()):
+        argv += ["--bundle", f"{host}={','.join(names)}"]
+    return argv
+
+
+def dirs_to_fix(wanted: Sequence[Mapping[str, str]], found: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The wanted directories that ``find`` did not report with the wanted mode, owner and group."""
+    existing = {str(item["path"]).rstrip("/"): item for item in found}
+    fix = []
+    for directory in wanted:
+        seen = existing.get(directory["path"].rstrip("/"))
+        if (
+            seen is None
+            or not seen.get("isdir", True)
+            or str(seen.get("mode")) != directory["mode"]
+            or seen.get("pw_name") != directory["owner"]
+            or seen.get("gr_name") != directory["group"]
+        ):
+            fix.append(dict(directory))
+    return fix
+
+
+def dirs_by_attributes(wanted: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+    """Directories grouped by (mode, owner, group), so ``install -d`` lays out many in one call."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for directory in wanted:
+        key = (directory["mode"], directory["owner"], directory["group"])
+        groups.setdefault(key, []).append(directory["path"])
+    return [{"mode": m, "owner": o, "group": g, "paths": paths} for (m, o, g), paths in groups.items()]
+
+
+def ready_argv(checks: Sequence[Mapping[str, str]]) -> list[str]:
+    """``--check NAME=URL`` arguments of ``galaxylab.ready``."""
+    argv: list[str] = []
+    for check in checks:
+        argv += ["--check", f"{check['name']}={check['url']}"]
+    return argv
+
+
+class FilterModule:
+    """galaxylab_* filters."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "galaxylab_lab_hosts": lab_hosts,
+            "galaxylab_boundary_hosts": boundary_hosts,
+            "galaxylab_plan": lab_plan,
+            "galaxylab_secrets_argv": secrets_argv,
+            "galaxylab_dirs_to_fix": dirs_to_fix,
+            "galaxylab_dirs_by_attributes": dirs_by_attributes,
+            "galaxylab_ready_argv": ready_argv,
+            "galaxylab_supervisor_environment": plan.supervisor_environment,
+        }

@@ -1,0 +1,160 @@
+"""Wait until the components of a host are really ready (RUNNING is not ready).
+
+``python -m galaxylab.ready --deadline 60 --check NAME=URL [--check NAME=URL ...]``
+
+URL schemes: ``redis://host:port`` (``PING`` answered ``+PONG``), ``http://host:port/path``
+(``GET`` answered 200), ``smtp://host:port`` (a ``220`` banner). All checks poll
+concurrently until the shared deadline; exit 0 when all are ready, else 1 naming each
+component that is not, with the last reason. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+POLL_SECONDS = 0.05
+ATTEMPT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    url: str
+
+
+@dataclass
+class Outcome:
+    check: Check
+    ready: bool
+    reason: str
+    seconds: float
+
+
+class NotReady(Exception):
+    """One attempt failed; the message is the reason."""
+
+
+async def _open(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        return await asyncio.open_connection(host, port)
+    except OSError as error:
+        raise NotReady(f"connect {host}:{port}: {error.strerror or error}") from error
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+async def probe_redis(host: str, port: int, _path: str) -> None:
+    reader, writer = await _open(host, port)
+    try:
+        writer.write(b"*1\r\n$4\r\nPING\r\n")
+        await writer.drain()
+        line = await reader.readline()
+    finally:
+        await _close(writer)
+    if line.strip() != b"+PONG":
+        raise NotReady(f"PING answered {line.strip()[:60]!r}")
+
+
+async def probe_http(host: str, port: int, path: str) -> None:
+    reader, writer = await _open(host, port)
+    try:
+        request = f"GET {path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
+        await writer.drain()
+        status = await reader.readline()
+    finally:
+        await _close(writer)
+    parts = status.split()
+    if len(parts) < 2 or parts[1] != b"200":
+        raise NotReady(f"GET {path} answered {status.strip()[:60]!r}")
+
+
+async def probe_smtp(host: str, port: int, _path: str) -> None:
+    reader, writer = await _open(host, port)
+    try:
+        banner = await reader.readline()
+        writer.write(b"QUIT\r\n")
+        await writer.drain()
+    finally:
+        await _close(writer)
+    if not banner.startswith(b"220"):
+        raise NotReady(f"banner {banner.strip()[:60]!r}")
+
+
+PROBES: dict[str, Callable[[str, int, str], Awaitable[None]]] = {
+    "redis": probe_redis,
+    "http": probe_http,
+    "smtp": probe_smtp,
+}
+
+
+def parse_check(value: str) -> Check:
+    name, sep, url = value.partition("=")
+    parts = urlsplit(url)
+    if not sep or not name or parts.scheme not in PROBES or not parts.hostname or not parts.port:
+        raise ValueError(f"--check wants NAME=(redis|http|smtp)://HOST:PORT[/PATH], not {value!r}")
+    return Check(name, url)
+
+
+async def wait_one(check: Check, deadline: float) -> Outcome:
+    parts = urlsplit(check.url)
+    probe = PROBES[parts.scheme]
+    host, port, path = parts.hostname or "", parts.port or 0, parts.path or "/"
+    start = time.monotonic()
+    reason = "not tried"
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Outcome(check, False, reason, time.monotonic() - start)
+        try:
+            await asyncio.wait_for(probe(host, port, path), timeout=min(ATTEMPT_SECONDS, remaining))
+        except NotReady as error:
+            reason = str(error)
+        except (TimeoutError, OSError, ValueError) as error:
+            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        else:
+            return Outcome(check, True, "ready", time.monotonic() - start)
+        await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+async def wait_all(checks: Sequence[Check], seconds: float) -> list[Outcome]:
+    """Poll every check concurrently until it is ready or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    return list(await asyncio.gather(*(wait_one(check, deadline) for check in checks)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m galaxylab.ready", description=__doc__.splitlines()[0])
+    parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait in total")
+    parser.add_argument("--check", action="append", default=[], metavar="NAME=URL")
+    args = parser.parse_args(argv)
+    try:
+        checks = [parse_check(value) for value in args.check]
+    except ValueError as error:
+        parser.error(str(error))
+    outcomes = asyncio.run(wait_all(checks, args.deadline))
+    not_ready = [o for o in outcomes if not o.ready]
+    slowest = max(outcomes, key=lambda o: o.seconds, default=None)
+    if not_ready:
+        for outcome in not_ready:
+            print(f"NOT READY {outcome.check.name} ({outcome.check.url}): {outcome.reason}", file=sys.stderr)
+        print(f"{len(not_ready)} of {len(outcomes)} components not ready after {args.deadline:g}s", file=sys.stderr)
+        return 1
+    detail = f", slowest {slowest.check.name} {slowest.seconds:.2f}s" if slowest else ""
+    print(f"{len(outcomes)} components ready{detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

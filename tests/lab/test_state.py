@@ -1,0 +1,165 @@
+"""The provisioned state: programs running and listening, file modes, durable Redis, no leaked secret."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import pytest
+
+from tests.lab.conftest import host, lab_hosts, manifests, program_id, programs
+
+pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
+
+SECRET_DIR_MODE = 0o700
+SECRET_FILE_MODE = 0o600
+CONFIG_MODE = 0o640
+
+
+@pytest.mark.parametrize("program", programs(), ids=program_id)
+def test_program_is_running_under_the_lab_supervisord(program: Any, states: dict[str, str]) -> None:
+    assert states.get(program.name) == "RUNNING", f"{program.name} is {states.get(program.name, 'not configured')}"
+
+
+@pytest.mark.parametrize("program", programs(), ids=program_id)
+def test_program_listens_on_its_manifest_ports(program: Any) -> None:
+    for port in program.ports:
+        assert is_listening(program.host, program.address, port), f"{program.name}: nothing on {program.address}:{port}"
+
+
+def is_listening(host_name: str, address: str, port: int) -> bool:
+    """IPv4, or IPv4-mapped IPv6 (gRPC listens on a dual-stack socket bound to ::ffff:<address>)."""
+    target = host(host_name)
+    return bool(
+        target.socket(f"tcp://{address}:{port}").is_listening
+        or target.socket(f"tcp://::ffff:{address}:{port}").is_listening
+    )
+
+
+def config_files() -> list[tuple[str, str, str, str]]:
+    """(host, path, owner, group) of supervisord's and every boundary's rendered config."""
+    files = set()
+    for manifest in manifests():
+        for name, entry in manifest["hosts"].items():
+            files.add((name, entry["supervisor_conf"], entry["owner"], entry["group"]))
+            files.add((name, entry["program_conf"], entry["owner"], entry["group"]))
+        redis_host = manifest["hosts"][manifest["redis"]["host"]]
+        files.add((manifest["redis"]["host"], manifest["redis"]["conf"], redis_host["owner"], redis_host["group"]))
+    return sorted(files)
+
+
+@pytest.mark.parametrize(("host_name", "path", "owner", "group"), config_files(), ids=lambda v: str(v))
+def test_config_file_is_not_world_readable(host_name: str, path: str, owner: str, group: str) -> None:
+    file = host(host_name).file(path)
+    assert file.is_file, f"{host_name}:{path} missing"
+    assert (file.mode, file.user, file.group) == (CONFIG_MODE, owner, group)
+
+
+def secret_paths() -> list[tuple[str, str, int, str, str]]:
+    """(host, path, mode, owner, group) of every secret dir and file on every host that has them."""
+    result = set()
+    for manifest in manifests():
+        secrets = manifest["secrets"]
+        for name in secrets["hosts"]:
+            entry = manifest["hosts"][name]
+            directory = f"{entry['root']}/secrets/{manifest['boundary']}"
+            result.add((name, directory, SECRET_DIR_MODE, entry["owner"], entry["group"]))
+            for path in secrets["files"]:
+                local = path.replace(secrets["dir"], directory, 1)
+                result.add((name, local, SECRET_FILE_MODE, entry["owner"], entry["group"]))
+    return sorted(result)
+
+
+@pytest.mark.parametrize(("host_name", "path", "mode", "owner", "group"), secret_paths(), ids=lambda v: str(v))
+def test_secret_is_private_to_its_owner(host_name: str, path: str, mode: int, owner: str, group: str) -> None:
+    file = host(host_name).file(path)
+    assert file.exists, f"{host_name}:{path} missing"
+    assert (oct(file.mode), file.user, file.group) == (oct(mode), owner, group)
+
+
+def durable_redis() -> list[Any]:
+    durable = [m for m in manifests() if m["redis"]["mode"] == "durable"]
+    if not durable:
+        reason = "no durable Redis in the manifests (every boundary brought up uses ephemeral Redis)"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="none-durable")]
+    return [pytest.param(m, id=m["boundary"]) for m in durable]
+
+
+def redis_config(manifest: dict[str, Any], name: str) -> str:
+    redis = manifest["redis"]
+    result = host(redis["host"]).run(f"redis-cli -h {redis['address']} -p {redis['port']} CONFIG GET {name}")
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    return lines[1] if len(lines) > 1 else ""
+
+
+@pytest.mark.parametrize("manifest", durable_redis())
+def test_durable_redis_has_aof_with_fsync_always(manifest: dict[str, Any]) -> None:
+    assert redis_config(manifest, "appendonly") == "yes"
+    assert redis_config(manifest, "appendfsync") == "always"
+    assert host(manifest["redis"]["host"]).file(manifest["redis"]["dir"]).mode == 0o700
+
+
+EPHEMERAL = [m for m in manifests() if m["redis"]["mode"] == "ephemeral"]
+
+
+@pytest.mark.parametrize("manifest", EPHEMERAL, ids=lambda m: m["boundary"])
+def test_ephemeral_redis_keeps_nothing_on_disk(manifest: dict[str, Any]) -> None:
+    assert redis_config(manifest, "appendonly") == "no"
+    assert redis_config(manifest, "save") == ""
+
+
+@cache
+def secret_values(boundary: str) -> tuple[str, ...]:
+    """Every secret value of a boundary (tokens, the private key's body), read on its secrets host."""
+    manifest = next(m for m in manifests() if m["boundary"] == boundary)
+    secrets = manifest["secrets"]
+    reader = host(secrets["host"])
+    values = set(json.loads(reader.file(secrets["service_tokens"]).content_string).values())
+    values.add(reader.file(secrets["operator_token"]).content_string.strip())
+    pem = reader.file(secrets["signing_key"]).content_string
+    values.update(line for line in pem.splitlines() if line and not line.startswith("-----"))
+    assert all(len(value) >= 16 for value in values), "a secret is too short to grep for reliably"
+    return tuple(sorted(values))
+
+
+@cache
+def exposed_text(host_name: str) -> dict[str, str]:
+    """What an operator can see on a host: every log file, supervisord's configs, ps output."""
+    entry = lab_hosts()[host_name]
+    target = host(host_name)
+    root = entry["root"]
+    listing = target.run(f"find {root}/log {root}/supervisor -type f")
+    texts = {path: target.file(path).content_string for path in listing.stdout.split()}
+    texts["ps"] = target.run("ps -eww -o args").stdout
+    return texts
+
+
+@pytest.mark.parametrize("boundary", [m["boundary"] for m in manifests()])
+def test_no_secret_appears_in_any_log_config_or_process_list(boundary: str) -> None:
+    leaks = [
+        f"{host_name}:{where}"
+        for host_name in lab_hosts()
+        for where, text in exposed_text(host_name).items()
+        for value in secret_values(boundary)
+        if value in text
+    ]
+    assert not leaks, f"secrets of {boundary} found in: {sorted(set(leaks))}"
+
+
+@pytest.mark.parametrize("program", programs(), ids=program_id)
+def test_program_logs_where_the_manifest_says(program: Any) -> None:
+    manifest = next(m for m in manifests() if m["boundary"] == program.boundary)
+    entry = manifest["redis"] if program.component == "redis" else manifest["components"][program.component]
+    assert entry["log"].endswith(f"/log/{program.boundary}/{program.component}.log")
+    assert host(program.host).file(entry["log"]).is_file, entry["log"]
+
+
+@pytest.mark.parametrize("host_name", sorted(lab_hosts()))
+def test_debian_default_redis_is_neither_running_nor_enabled(host_name: str) -> None:
+    target = host(host_name)
+    assert not target.socket("tcp://127.0.0.1:6379").is_listening, "something listens on Redis' default port"
+    links = target.run("ls /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d").stdout.split()
+    assert not [link for link in links if link.startswith("S") and link.endswith("redis-server")]
+    assert not target.file("/etc/systemd/system/multi-user.target.wants/redis-server.service").exists

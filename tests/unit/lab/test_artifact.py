@@ -1,0 +1,59 @@
+"""galaxylab.artifact: the artifact id is a content hash of what goes into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from galaxylab import artifact
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "__init__.py").write_text("x = 1\n")
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "runtime.lock").write_text("a==1 --hash=sha256:00\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='p'\n")
+    return tmp_path
+
+
+def test_an_unchanged_tree_has_the_same_id(project: Path) -> None:
+    assert artifact.content_id(project) == artifact.content_id(project)
+
+
+@pytest.mark.parametrize(
+    "path", ["src/pkg/__init__.py", "pyproject.toml", "requirements/runtime.lock", "src/pkg/new.py"]
+)
+def test_any_change_of_source_project_or_lock_changes_the_id(project: Path, path: str) -> None:
+    before = artifact.content_id(project)
+    target = project / path
+    target.write_text((target.read_text() if target.exists() else "") + "# change\n")
+    assert artifact.content_id(project) != before
+
+
+@pytest.mark.parametrize("path", ["src/pkg/__pycache__/m.cpython-311.pyc", "src/galaxy.egg-info/PKG-INFO", "README.md"])
+def test_build_by_products_do_not_change_the_id(project: Path, path: str) -> None:
+    before = artifact.content_id(project)
+    (project / path).parent.mkdir(parents=True, exist_ok=True)
+    (project / path).write_text("noise")
+    assert artifact.content_id(project) == before
+
+
+def test_an_existing_artifact_is_not_rebuilt(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    artifact_id = artifact.content_id(project)
+    (out / artifact_id).mkdir(parents=True)
+    (out / artifact_id / "artifact.json").write_text('{"id": "x", "wheel": "p-1-py3-none-any.whl"}')
+    (out / f"{artifact_id}.tar").write_bytes(b"")
+    result = artifact.build(project, out)
+    assert result["changed"] is False
+    assert result["id"] == artifact_id
+    assert result["wheel"] == "p-1-py3-none-any.whl"
+
+
+def test_a_missing_lock_is_a_clear_error(project: Path) -> None:
+    (project / "requirements" / "runtime.lock").unlink()
+    with pytest.raises(artifact.ArtifactError, match=r"runtime\.lock is missing"):
+        artifact.content_id(project)

@@ -1,0 +1,271 @@
+"""galaxylab.plan: boundaries + placement + hosts -> programs, slices and manifests."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from galaxylab import plan
+
+REPO = Path(__file__).resolve().parents[3]
+BOUNDARIES: list[dict[str, Any]] = yaml.safe_load((REPO / "playbooks/vars/boundaries.yml").read_text())[
+    "galaxylab_boundaries"
+]
+LOCAL = {"localhost": {"address": "127.0.0.1", "root": "/opt/galaxylab", "testinfra": "local://"}}
+TWO_HOSTS = {
+    "alpha": {"address": "10.0.0.1", "root": "/srv/lab", "testinfra": "ssh://alpha"},
+    "beta": {"address": "10.0.0.2", "root": "/opt/galaxylab", "testinfra": "ssh://beta"},
+}
+
+
+def build(
+    boundaries: list[dict[str, Any]] | None = None,
+    hosts: dict[str, dict[str, str]] | None = None,
+    default_host: str = "localhost",
+    overrides: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    boundaries = BOUNDARIES if boundaries is None else boundaries
+    return plan.build_plan(
+        boundaries,
+        plan.parse_placement(default_host, overrides),
+        plan.parse_hosts(hosts or LOCAL),
+        kids={b["name"]: f"kid-{b['name']}" for b in boundaries},
+        release="rel1",
+    )
+
+
+def programs(result: dict[str, Any], host: str = "localhost") -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in result["hosts"][host]["programs"]}
+
+
+def test_the_lab_data_has_the_four_boundaries_of_this_issue() -> None:
+    assert [b["name"] for b in BOUNDARIES] == [
+        "gatewayauthsession",
+        "authsessionuser",
+        "gatewayuser",
+        "gatewayauthsessionuser",
+    ]
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES, ids=lambda b: b["name"])
+def test_every_component_and_redis_is_a_program_named_boundary_component(boundary: dict[str, Any]) -> None:
+    names = set(programs(build()))
+    expected = {f"{boundary['name']}-{c}" for c in ["redis", *boundary["components"]]}
+    assert expected <= names
+
+
+def test_ports_are_base_plus_the_conventions_offsets() -> None:
+    env = programs(build())["gatewayauthsession-gateway"]["env"]
+    assert env["GALAXY_GATEWAY_PORT"] == "21110"
+    assert env["GALAXY_GATEWAY_ADMIN_PORT"] == "21111"
+    assert env["GALAXY_GATEWAY_AUTHSESSION_URL"] == "http://127.0.0.1:21120"
+    stub = programs(build())["gatewayauthsession-mail-stub"]["env"]
+    assert (stub["GALAXYLAB_STUB_PORT"], stub["GALAXYLAB_STUB_ADMIN_PORT"]) == ("21170", "21171")
+
+
+@pytest.mark.parametrize(
+    ("program", "variable", "target"),
+    [
+        ("gatewayauthsession-authsession", "GALAXY_AUTHSESSION_USER_URL", "http://127.0.0.1:21160"),
+        ("gatewayauthsession-gateway", "GALAXY_GATEWAY_USER_URL", "http://127.0.0.1:21160"),
+        ("authsessionuser-authsession", "GALAXY_AUTHSESSION_USER_URL", "http://127.0.0.1:21230"),
+        ("gatewayuser-gateway", "GALAXY_GATEWAY_USER_URL", "http://127.0.0.1:21530"),
+        ("gatewayauthsessionuser-gateway", "GALAXY_GATEWAY_USER_URL", "http://127.0.0.1:21630"),
+        ("gatewayauthsession-authsession", "GALAXY_AUTHSESSION_MAIL_URL", "http://127.0.0.1:21170"),
+        ("gatewayauthsessionuser-authsession", "GALAXY_AUTHSESSION_MAIL_URL", "http://127.0.0.1:21670"),
+    ],
+)
+def test_user_and_mail_urls_point_at_the_real_service_else_the_stub(program: str, variable: str, target: str) -> None:
+    assert programs(build())[program]["env"][variable] == target
+
+
+def test_authsession_without_mail_or_mail_stub_is_refused() -> None:
+    boundary = {"name": "x", "port_base": 30000, "redis": "ephemeral", "components": ["authsession", "user-stub"]}
+    with pytest.raises(plan.PlanError, match="needs mail or mail-stub"):
+        build([boundary])
+
+
+def test_gateway_without_authsession_gets_the_unused_authsession_port() -> None:
+    env = programs(build())["gatewayuser-gateway"]["env"]
+    assert env["GALAXY_GATEWAY_AUTHSESSION_URL"] == "http://127.0.0.1:21520"
+    assert "gatewayuser-authsession" not in programs(build())
+
+
+def test_secrets_are_only_file_paths_in_the_environment() -> None:
+    for program in programs(build()).values():
+        for key, value in program["env"].items():
+            if key.endswith(("TOKEN", "KEY", "SECRET", "PASSWORD")):
+                pytest.fail(f"{program['name']}: {key} holds a value, secrets must be *_FILE paths")
+            if key.endswith("_FILE"):
+                assert value.startswith("/opt/galaxylab/secrets/"), (program["name"], key)
+
+
+def test_callers_send_their_own_token_file() -> None:
+    env = programs(build())["gatewayauthsession-authsession"]["env"]
+    assert env["GALAXY_AUTHSESSION_USER_TOKEN_FILE"].endswith("/gatewayauthsession/authsession.token")
+    assert env["GALAXY_AUTHSESSION_SIGNING_KID"] == "kid-gatewayauthsession"
+    gateway = programs(build())["gatewayauthsession-gateway"]["env"]
+    assert gateway["GALAXY_GATEWAY_AUTHSESSION_TOKEN_FILE"].endswith("/gatewayauthsession/gateway.token")
+
+
+def test_programs_run_from_the_current_release_and_carry_its_id() -> None:
+    program = programs(build())["authsessionuser-user"]
+    assert shlex.split(program["command"]) == ["/opt/galaxylab/current/venv/bin/galaxy-user"]
+    assert program["env"]["GALAXYLAB_RELEASE"] == "rel1"
+    assert program["log"] == "/opt/galaxylab/log/authsessionuser/user.log"
+
+
+def test_redis_is_ephemeral_or_durable_as_the_data_says() -> None:
+    boundaries = [dict(BOUNDARIES[0], redis="durable")]
+    redis = build(boundaries)["slices"][0]["redis"]
+    assert redis["mode"] == "durable"
+    assert redis["dir"] == "/opt/galaxylab/data/gatewayauthsession"
+    assert {"path": redis["dir"], "mode": "0700", "owner": "root", "group": "root"} in build(boundaries)["hosts"][
+        "localhost"
+    ]["directories"]
+
+
+def test_manifest_has_the_documented_shape() -> None:
+    manifest = build()["manifests"]["gatewayauthsession"]
+    assert manifest["boundary"] == "gatewayauthsession"
+    assert (
+        manifest["redis"] | {"url": "redis://127.0.0.1:21100/0", "mode": "ephemeral", "host": "localhost"}
+        == (manifest["redis"])
+    )
+    assert manifest["redis"]["program"] == "gatewayauthsession-redis"
+    gateway = manifest["components"]["gateway"]
+    assert gateway["endpoint"] == "127.0.0.1:21110"
+    assert gateway["admin_url"] == "http://127.0.0.1:21111"
+    assert "url" not in gateway
+    assert manifest["components"]["authsession"]["url"] == "http://127.0.0.1:21120"
+    assert manifest["hosts"]["localhost"] == manifest["hosts"]["localhost"] | {
+        "testinfra": "local://",
+        "supervisorctl": "/opt/galaxylab/current/venv/bin/supervisorctl -c /opt/galaxylab/supervisor/supervisord.conf",
+    }
+    secrets = manifest["secrets"]
+    assert secrets["dir"] == "/opt/galaxylab/secrets/gatewayauthsession"
+    assert secrets["signing_kid"] == "kid-gatewayauthsession"
+    assert secrets["service_tokens"].endswith("/service-tokens.json")
+    json.dumps(manifest)  # plain JSON, nothing Ansible-specific
+
+
+def test_manifest_settings_show_the_effective_values_without_prefix() -> None:
+    settings = build()["manifests"]["authsessionuser"]["components"]["authsession"]["settings"]
+    assert settings["CHALLENGE_MAX_ATTEMPTS"] == "5"
+    assert settings["USER_URL"] == "http://127.0.0.1:21230"
+    assert not any(key.startswith("GALAXY") for key in settings)
+
+
+def test_boundary_settings_override_the_lab_values() -> None:
+    boundary = dict(BOUNDARIES[0], settings={"authsession": {"CHALLENGE_TTL_SECONDS": 2}})
+    assert plan.LAB_SETTINGS["authsession"]["CHALLENGE_TTL_SECONDS"] == "600"
+    env = programs(build([boundary]))["gatewayauthsession-authsession"]["env"]
+    assert env["GALAXY_AUTHSESSION_CHALLENGE_TTL_SECONDS"] == "2"
+
+
+def test_placement_spreads_a_boundary_over_hosts_with_their_own_addresses_and_roots() -> None:
+    result = build(
+        [BOUNDARIES[0]],
+        hosts=TWO_HOSTS,
+        default_host="alpha",
+        overrides={"gatewayauthsession": {"authsession": "beta", "redis": "beta"}},
+    )
+    alpha, beta = programs(result, "alpha"), programs(result, "beta")
+    assert set(alpha) == {"gatewayauthsession-gateway", "gatewayauthsession-user-stub", "gatewayauthsession-mail-stub"}
+    assert set(beta) == {"gatewayauthsession-authsession", "gatewayauthsession-redis"}
+    gateway = alpha["gatewayauthsession-gateway"]["env"]
+    assert gateway["GALAXY_GATEWAY_AUTHSESSION_URL"] == "http://10.0.0.2:21120"
+    assert gateway["GALAXY_GATEWAY_REDIS_URL"] == "redis://10.0.0.2:21100/0"
+    assert gateway["GALAXY_GATEWAY_TOKEN_KEYS_FILE"].startswith("/srv/lab/secrets/")
+    assert beta["gatewayauthsession-authsession"]["env"]["GALAXY_AUTHSESSION_USER_URL"] == "http://10.0.0.1:21160"
+    assert result["hosts"]["alpha"]["secret_boundaries"] == ["gatewayauthsession"]
+    assert result["hosts"]["beta"]["secret_boundaries"] == ["gatewayauthsession"]
+    manifest = result["manifests"]["gatewayauthsession"]
+    assert set(manifest["hosts"]) == {"alpha", "beta"}
+    assert manifest["redis"]["url"] == "redis://10.0.0.2:21100/0"
+    assert [s["name"] for s in result["slices"]] == ["beta~gatewayauthsession", "alpha~gatewayauthsession"]
+    assert [s["manifest"] is not None for s in result["slices"]] == [True, False]
+
+
+def test_ready_checks_cover_every_component_of_the_host() -> None:
+    checks = {c["name"]: c["url"] for c in build()["hosts"]["localhost"]["ready_checks"]}
+    assert checks["gatewayuser-redis"] == "redis://127.0.0.1:21500"
+    assert checks["gatewayuser-gateway"] == "http://127.0.0.1:21511/healthz"
+    assert len(checks) == sum(1 + len(b["components"]) for b in BOUNDARIES)
+
+
+def test_boundary_hosts_names_who_needs_what() -> None:
+    mapping = plan.boundary_hosts(
+        BOUNDARIES, plan.parse_placement("alpha", {"gatewayuser": {"default": "beta"}}), plan.parse_hosts(TWO_HOSTS)
+    )
+    assert mapping == {
+        "alpha": ["gatewayauthsession", "authsessionuser", "gatewayauthsessionuser"],
+        "beta": ["gatewayuser"],
+    }
+
+
+def test_an_absent_boundary_becomes_removal_slices_and_no_programs() -> None:
+    boundaries = [BOUNDARIES[0], dict(BOUNDARIES[1], state="absent")]
+    result = build(boundaries)
+    absent = [s for s in result["slices"] if s["state"] == "absent"]
+    assert [s["boundary"] for s in absent] == ["authsessionuser"]
+    assert absent[0]["program_conf"] == "/opt/galaxylab/supervisor/conf.d/authsessionuser.conf"
+    assert result["absent_manifests"] == ["authsessionuser"]
+    assert not any(p.startswith("authsessionuser-") for p in programs(result))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"port_base": 21150}, "port ranges overlap"),
+        ({"components": ["gateway", "smtp"]}, "unknown component 'smtp'"),
+        ({"redis": "persistent"}, "redis must be one of"),
+        ({"name": "Gateway-User"}, "must be lowercase"),
+        ({"port_base": "21100"}, "port_base"),
+        ({"settings": {"mail": {"X": "1"}}}, "not in its components"),
+        ({"settings": {"gateway": {"user_url": "x"}}}, "UPPER_CASE"),
+        ({"state": "gone"}, "state must be one of"),
+    ],
+)
+def test_bad_boundary_data_is_refused_with_a_clear_message(change: dict[str, Any], message: str) -> None:
+    other = {**BOUNDARIES[2], "name": "other", "port_base": 25000, **change}
+    boundaries = [BOUNDARIES[0], other]
+    with pytest.raises(plan.PlanError, match=message):
+        build(boundaries)
+
+
+def test_duplicate_boundary_names_are_refused() -> None:
+    with pytest.raises(plan.PlanError, match="duplicate boundary name"):
+        build([BOUNDARIES[0], dict(BOUNDARIES[0], port_base=30000)])
+
+
+def test_placement_on_an_unknown_host_is_refused() -> None:
+    with pytest.raises(plan.PlanError, match="placed on 'gamma'"):
+        build([BOUNDARIES[0]], overrides={"gatewayauthsession": {"gateway": "gamma"}})
+
+
+def test_a_host_without_address_is_refused() -> None:
+    with pytest.raises(plan.PlanError, match="missing address"):
+        plan.parse_hosts({"h": {"root": "/opt/galaxylab", "testinfra": "local://"}})
+
+
+def test_a_boundary_without_kid_is_refused() -> None:
+    with pytest.raises(plan.PlanError, match="no signing kid"):
+        plan.build_plan(BOUNDARIES, plan.parse_placement("localhost", {}), plan.parse_hosts(LOCAL), kids={})
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"A": "plain"}, 'A="plain"'),
+        ({"A": "50%", "B": 'say "hi"'}, 'A="50%%",B="say \\"hi\\""'),
+        ({}, ""),
+    ],
+)
+def test_supervisor_environment_quotes_and_escapes(env: dict[str, str], expected: str) -> None:
+    assert plan.supervisor_environment(env) == expected

@@ -1,0 +1,119 @@
+"""galaxylab.ready: concurrent readiness with one deadline, naming what is not ready."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from galaxylab import ready
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def serve(handler: Handler) -> tuple[asyncio.Server, int]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def redis_pong(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"PING\r\n")
+    writer.write(b"+PONG\r\n")
+    await writer.drain()
+    writer.close()
+
+
+def http_status(status: int) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    return handler
+
+
+async def smtp_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"220 sink ESMTP\r\n")
+    await writer.drain()
+    await reader.readline()
+    writer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[dict[str, int]]:
+    started = {
+        "redis": await serve(redis_pong),
+        "http": await serve(http_status(200)),
+        "http503": await serve(http_status(503)),
+        "smtp": await serve(smtp_banner),
+    }
+    yield {name: port for name, (_, port) in started.items()}
+    for server, _ in started.values():
+        server.close()
+        await server.wait_closed()
+
+
+async def test_every_kind_of_component_is_recognised_ready(servers: dict[str, int]) -> None:
+    checks = [
+        ready.Check("r", f"redis://127.0.0.1:{servers['redis']}"),
+        ready.Check("h", f"http://127.0.0.1:{servers['http']}/healthz"),
+        ready.Check("s", f"smtp://127.0.0.1:{servers['smtp']}"),
+    ]
+    outcomes = await ready.wait_all(checks, 5)
+    assert [(o.check.name, o.ready) for o in outcomes] == [("r", True), ("h", True), ("s", True)]
+
+
+async def test_a_503_and_a_closed_port_are_not_ready_and_say_why(servers: dict[str, int]) -> None:
+    checks = [
+        ready.Check("unhealthy", f"http://127.0.0.1:{servers['http503']}/healthz"),
+        ready.Check("down", f"redis://127.0.0.1:{free_port()}"),
+    ]
+    outcomes = await ready.wait_all(checks, 0.5)
+    assert [o.ready for o in outcomes] == [False, False]
+    assert "503" in outcomes[0].reason
+    assert "connect" in outcomes[1].reason
+
+
+async def test_checks_wait_concurrently_under_one_deadline() -> None:
+    checks = [ready.Check(f"down{i}", f"redis://127.0.0.1:{free_port()}") for i in range(20)]
+    started = time.monotonic()
+    await ready.wait_all(checks, 0.5)
+    assert time.monotonic() - started < 2
+
+
+async def test_a_component_that_comes_up_late_is_waited_for() -> None:
+    port = free_port()
+
+    async def start_later() -> asyncio.Server:
+        await asyncio.sleep(0.3)
+        return await asyncio.start_server(redis_pong, "127.0.0.1", port)
+
+    starter = asyncio.create_task(start_later())
+    outcomes = await ready.wait_all([ready.Check("late", f"redis://127.0.0.1:{port}")], 5)
+    server = await starter
+    server.close()
+    await server.wait_closed()
+    assert outcomes[0].ready
+    assert outcomes[0].seconds >= 0.25
+
+
+@pytest.mark.parametrize("value", ["noequals", "x=ftp://h:1", "x=redis://h", "=redis://h:1"])
+def test_a_malformed_check_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="--check wants"):
+        ready.parse_check(value)
+
+
+def test_the_cli_exits_nonzero_naming_what_is_not_ready(capsys: pytest.CaptureFixture[str]) -> None:
+    code = ready.main(["--deadline", "0.3", "--check", f"gw-redis=redis://127.0.0.1:{free_port()}"])
+    assert code == 1
+    assert "NOT READY gw-redis" in capsys.readouterr().err
