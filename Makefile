@@ -16,6 +16,8 @@ PYTEST := $(BIN)/pytest
 ARGS ?=
 BOUNDARY ?=
 SUITES := $(if $(BOUNDARY),$(addprefix tests/boundaries/,$(BOUNDARY)),tests/boundaries)
+# Every ansible-playbook run of the tests (idempotence, heal, teardown) uses the same inventory.
+export GALAXYLAB_PLAYBOOK_ARGS ?= -i $(INVENTORY)
 
 .PHONY: help
 help: ## List the targets

@@ -48,7 +48,7 @@ def _hashed_files(project: Path) -> Iterator[Path]:
         if path.is_file():
             yield path
         elif path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
+            for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
                 dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS and not d.endswith(".egg-info"))
                 for filename in sorted(filenames):
                     if not filename.endswith(_IGNORED_SUFFIXES):

@@ -57,3 +57,13 @@ def test_a_missing_lock_is_a_clear_error(project: Path) -> None:
     (project / "requirements" / "runtime.lock").unlink()
     with pytest.raises(artifact.ArtifactError, match=r"runtime\.lock is missing"):
         artifact.content_id(project)
+
+
+def test_a_change_behind_a_symlinked_folder_changes_the_id(project: Path) -> None:
+    # src/galaxy_contracts/spec is a symlink to contracts/: a contract edit must redeploy.
+    (project / "contracts").mkdir()
+    (project / "contracts" / "catalog.yaml").write_text("types: {}\n")
+    (project / "src" / "pkg" / "spec").symlink_to(project / "contracts")
+    before = artifact.content_id(project)
+    (project / "contracts" / "catalog.yaml").write_text("types: {a: {}}\n")
+    assert artifact.content_id(project) != before

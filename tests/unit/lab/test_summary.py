@@ -36,6 +36,26 @@ def test_main_fails_when_a_boundary_failed(tmp_path: Path) -> None:
     assert summary.main([str(write(tmp_path))]) == 1
 
 
+def test_main_fails_when_a_boundary_only_skipped(tmp_path: Path) -> None:
+    report = tmp_path / "skipped.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.boundaries.gatewayuser.test_a" name="test_x"><skipped/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    assert summary.main([str(report)]) == 1
+
+
+def test_main_passes_when_every_boundary_passed(tmp_path: Path) -> None:
+    report = tmp_path / "green.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.boundaries.gatewayuser.test_a" name="test_x"/>'
+        "</testsuite></testsuites>"
+    )
+    assert summary.main([str(report)]) == 0
+
+
 def test_main_fails_without_a_report(tmp_path: Path) -> None:
     assert summary.main([str(tmp_path / "missing.xml")]) == 1
 
