@@ -47,6 +47,8 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldViolation] | None = None
+    remaining_attempts: int | None = None
+    """Wrong login codes the challenge still accepts (``invalid_code`` only)."""
 
 
 class FieldViolation(BaseModel):

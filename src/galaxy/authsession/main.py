@@ -19,57 +19,56 @@ from galaxy.authsession.domain.challenges import ChallengePolicy, CodeHasher
 from galaxy.authsession.service import Clock, LoginService, Signer
 from galaxy.authsession.settings import Settings
 from galaxy.authsession.transport.http import HANDLERS, Api
-from galaxy.common import logs
-from galaxy.common.admin import admin_app
+from galaxy.common.admin import admin_app, listener
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
-from galaxy.common.redis import connect
-from galaxy.common.serve import run, serve_http
-from galaxy.common.settings import read_secret, read_service_tokens
+from galaxy.common.serve import run_http_service
+from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
 from galaxy_contracts import tokens
 from galaxy_contracts.http import MailClient, UserClient
 
 SERVICE = "authsession"
+PROGRAM = "galaxy-authsession"
 
 
 def create_app(
     settings: Settings,
+    redis: aioredis.Redis,
     *,
-    redis: aioredis.Redis | None = None,
     user_transport: httpx.AsyncBaseTransport | None = None,
     mail_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.time,
 ) -> Starlette:
-    """The service app. Secrets are read now (a bad file fails the start); connections open in the lifespan.
-
-    ``redis`` and the transports are for tests; an injected Redis is not closed by the app.
-    """
-    signer = Signer(tokens.load_private_key(settings.signing_key_file), settings.signing_kid, settings.token_audience)
-    service_tokens = ServiceTokens(read_service_tokens(settings.service_tokens_file))
-    user_token = read_secret(settings.user_token_file)
-    mail_token = read_secret(settings.mail_token_file)
+    """The service app; it owns ``redis`` and closes it on shutdown. Secrets are read now (a bad file raises
+    ``ConfigError`` naming the setting); the HTTP clients open in the lifespan. The transports are for tests."""
+    signer = Signer(
+        read_setting_file(settings, "signing_key_file", tokens.load_private_key),
+        settings.signing_kid,
+        settings.token_audience,
+    )
+    service_tokens = ServiceTokens(read_setting_file(settings, "service_tokens_file", read_service_tokens))
+    user_token = read_setting_file(settings, "user_token_file", read_secret)
+    mail_token = read_setting_file(settings, "mail_token_file", read_secret)
     timeout = settings.downstream_timeout_seconds
     policy = ChallengePolicy(
         ttl_seconds=settings.challenge_ttl_seconds,
         max_attempts=settings.challenge_max_attempts,
         claim_seconds=2 * timeout + 5,
+        starts_per_window=settings.challenge_starts_per_window,
+        start_window_seconds=settings.challenge_start_window_seconds,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            store = redis
-            if store is None:
-                store = connect(settings.redis_url)
-                stack.push_async_callback(store.aclose)
+            stack.push_async_callback(redis.aclose)
             users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport)
             stack.push_async_callback(users.aclose)
             mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport)
             stack.push_async_callback(mail.aclose)
-            app.state.redis = store
             app.state.login = LoginService(
-                challenges=RedisChallengeStore(store),
-                sessions=RedisSessionStore(store),
+                challenges=RedisChallengeStore(redis),
+                sessions=RedisSessionStore(redis),
                 users=HttpUserDirectory(users, timeout),
                 mailer=HttpCodeMailer(mail, timeout),
                 hasher=CodeHasher.from_signing_key(signer.key),
@@ -88,18 +87,14 @@ def create_app(
     )
 
 
-def create_admin(app: Starlette) -> Starlette:
-    """/healthz is ready once the app's lifespan has opened Redis and Redis answers PING."""
+def create_admin(settings: Settings, redis: aioredis.Redis) -> Starlette:
+    """/healthz: ready while Redis answers PING and the main port accepts connections."""
 
-    async def redis_ping() -> None:
-        store: aioredis.Redis = app.state.redis
-        await store.ping()
+    async def redis_ping() -> object:
+        return await redis.ping()
 
-    return admin_app(SERVICE, {"redis": redis_ping})
+    return admin_app(SERVICE, {"redis": redis_ping, "listener": listener(settings.listen_host, settings.port)})
 
 
 def main() -> None:
-    settings = Settings()
-    logs.setup(SERVICE, settings.log_level)
-    app = create_app(settings)
-    run(lambda: serve_http(app, create_admin(app), settings.listen_host, settings.port, settings.admin_port))
+    run_http_service(PROGRAM, SERVICE, Settings, create_app, create_admin)

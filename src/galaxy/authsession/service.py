@@ -22,6 +22,7 @@ from galaxy.authsession.domain.errors import (
     InvalidCode,
     SessionNotFound,
     TooManyAttempts,
+    TooManyChallenges,
     UpstreamUnavailable,
 )
 from galaxy.authsession.domain.intents import Intent, account_welcome
@@ -34,7 +35,12 @@ log = logging.getLogger(__name__)
 
 
 class ChallengeStore(Protocol):
+    async def count_start(self, email: str, *, window_seconds: int) -> tuple[int, int]:
+        """Count one start for ``email`` in its fixed window: (starts so far, seconds left in the window)."""
+        ...
+
     async def create(self, challenge: Challenge) -> None: ...
+
     async def get(self, challenge_id: str) -> Challenge | None: ...
     async def discard(self, challenge_id: str, claim: str | None = None) -> None: ...
     async def record_failure(self, challenge_id: str, *, now: float, max_attempts: int) -> int: ...
@@ -99,6 +105,9 @@ class LoginService:
     clock: Clock
 
     async def start(self, email: str, locale: Locale | None) -> Challenge:
+        """Mail a new code; the e-mail's earlier challenges stay usable (the start limit bounds guessing).
+        Nothing here depends on whether an account exists for ``email`` (no enumeration)."""
+        await self._within_start_limit(email)
         code = new_code()
         challenge = Challenge.issue(
             email, locale, code, self.hasher, now=self.clock(), ttl_seconds=self.policy.ttl_seconds
@@ -119,6 +128,14 @@ class LoginService:
         metrics.CHALLENGES_STARTED.inc()
         log.info("challenge started", extra={"challenge_id": challenge.challenge_id})
         return challenge
+
+    async def _within_start_limit(self, email: str) -> None:
+        window = self.policy.start_window_seconds
+        starts, left = await self.challenges.count_start(email, window_seconds=window)
+        if starts > self.policy.starts_per_window:
+            exc = TooManyChallenges(max(1, left))
+            _failed(None, exc)
+            raise exc
 
     async def confirm(self, challenge_id: str, code: str) -> OpenedSession:
         try:
@@ -187,14 +204,15 @@ _REASONS: dict[type[AuthSessionError], str] = {
     InvalidCode: "invalid_code",
     TooManyAttempts: "too_many_attempts",
     AccountBlocked: "account_blocked",
+    TooManyChallenges: "too_many_challenges",
 }
 
 
-def _failed(challenge_id: str, exc: AuthSessionError) -> None:
-    """Count and log a refusal: the reason and the challenge id, never the code."""
+def _failed(challenge_id: str | None, exc: AuthSessionError) -> None:
+    """Count and log a refusal: the reason and the challenge id, never the code (nor the e-mail)."""
     reason = _reason(exc)
     metrics.CHALLENGES_FAILED.labels(reason).inc()
-    extra = {"challenge_id": challenge_id, "reason": reason}
+    extra = {"reason": reason} | ({"challenge_id": challenge_id} if challenge_id else {})
     if isinstance(exc, InvalidCode):
         extra["remaining_attempts"] = str(exc.remaining_attempts)
     if isinstance(exc, UpstreamUnavailable):

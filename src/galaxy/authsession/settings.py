@@ -24,4 +24,7 @@ class Settings(ServiceSettings):
     session_ttl_seconds: int = Field(default=3600, ge=1)
     challenge_ttl_seconds: int = Field(default=600, ge=1)
     challenge_max_attempts: int = Field(default=5, ge=1)
+    # Challenges one e-mail address may start per fixed window: each start mails a code and brings fresh attempts.
+    challenge_starts_per_window: int = Field(default=5, ge=1)
+    challenge_start_window_seconds: int = Field(default=600, ge=1)
     downstream_timeout_seconds: float = Field(default=2.0, gt=0)

@@ -15,6 +15,25 @@ from starlette.routing import Route
 Check = Callable[[], Awaitable[object]]
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 1.0
+LISTENER_TIMEOUT_SECONDS = 0.5
+_WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}
+
+
+def reachable_address(host: str) -> str:
+    """Where this process reaches its own listener bound to ``host`` (a wildcard means loopback)."""
+    return _WILDCARDS.get(host, host.strip("[]"))
+
+
+def listener(host: str, port: int, timeout: float = LISTENER_TIMEOUT_SECONDS) -> Check:
+    """A check that the service's own main port accepts a TCP connection within ``timeout`` seconds."""
+
+    async def accepts() -> None:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(reachable_address(host), port)
+            writer.close()
+            await writer.wait_closed()
+
+    return accepts
 
 
 async def _run(check: Check) -> str:

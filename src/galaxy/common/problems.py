@@ -52,6 +52,8 @@ def problem_response(
     detail: str | None = None,
     errors: list[FieldViolation] | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    remaining_attempts: int | None = None,
 ) -> Response:
     body = Problem(
         type=f"https://galaxy.invalid/problems/{code}",
@@ -60,6 +62,7 @@ def problem_response(
         code=code,
         detail=detail,
         errors=errors,
+        remaining_attempts=remaining_attempts,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -97,10 +100,12 @@ def violations(exc: ValidationError) -> list[FieldViolation]:
     ]
 
 
-async def read_json(request: Request, model: type[M], *, strict: bool = False) -> M:
+async def read_json(request: Request, model: type[M], *, strict: bool = False, forbid_null: bool = False) -> M:
     """Parse the body into ``model``: 415 not JSON, 413 too big, 400 malformed, 422 invalid.
 
     ``strict`` refuses coercion (``"true"`` or ``1`` for a boolean) as a wrong type (400).
+    ``forbid_null`` refuses an explicit ``null`` for any field, nested ones included (400 naming each):
+    an optional field may be absent, but null is not a value of it.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -119,6 +124,15 @@ async def read_json(request: Request, model: type[M], *, strict: bool = False) -
         raise ProblemError(400, "malformed_body", "the body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ProblemError(400, "malformed_body", "the body must be a JSON object")
+    body = _validated(model, data, strict)
+    nulls = explicit_nulls(body) if forbid_null else []
+    if nulls:
+        errors = [FieldViolation(field=path, message="must not be null") for path in nulls]
+        raise ProblemError(400, "malformed_body", "null is not a value of any field", errors)
+    return body
+
+
+def _validated(model: type[M], data: dict[str, Any], strict: bool) -> M:
     try:
         return model.model_validate(data, strict=strict)
     except ValidationError as exc:
@@ -126,6 +140,18 @@ async def read_json(request: Request, model: type[M], *, strict: bool = False) -
         if kinds & {"extra_forbidden", "model_type", "dict_type"} or any(k.endswith("_type") for k in kinds):
             raise ProblemError(400, "malformed_body", "unknown field or wrong type", violations(exc)) from exc
         raise ProblemError(422, "validation_failed", "one or more fields are invalid", violations(exc)) from exc
+
+
+def explicit_nulls(model: BaseModel, prefix: str = "") -> list[str]:
+    """Dotted paths of the fields the client sent as ``null`` (nested models included)."""
+    paths: list[str] = []
+    for name in sorted(model.model_fields_set):
+        value = getattr(model, name)
+        if value is None:
+            paths.append(prefix + name)
+        elif isinstance(value, BaseModel):
+            paths += explicit_nulls(value, f"{prefix}{name}.")
+    return paths
 
 
 def _kind(error: Any) -> str:

@@ -1,4 +1,5 @@
-"""Run a service's servers in one event loop until SIGTERM/SIGINT."""
+"""Run a service: settings and secrets loaded (or one clear line and exit 1), then its servers in one
+event loop until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -6,14 +7,73 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, NoReturn, TypeVar
 
+import redis.asyncio as aioredis
 import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 from starlette.types import ASGIApp
+
+from galaxy.common import logs
+from galaxy.common.redis import connect
+from galaxy.common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+S = TypeVar("S", bound=BaseSettings)
+SS = TypeVar("SS", bound=ServiceSettings)
+T = TypeVar("T")
+
+
+# --- start-up: configuration ---------------------------------------------------------------------
+
+
+def not_started(program: str, reason: str) -> NoReturn:
+    """Log why ``program`` cannot start (one line: stderr before logging is set up) and exit 1, no traceback."""
+    log.error("%s cannot start: %s", program, reason)
+    raise SystemExit(1)
+
+
+def load_settings(program: str, settings_cls: type[S]) -> S:
+    """The settings from the environment; missing or invalid ones stop the program, named, values never echoed."""
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        prefix = str(settings_cls.model_config.get("env_prefix", ""))
+        not_started(program, f"bad settings: {problems(exc, prefix)}")
+
+
+def load_or_exit(program: str, load: Callable[[], T]) -> T:
+    """``load()`` (secrets, keys, clients); a configuration error stops the program with one line.
+
+    Raise ``galaxy.common.settings.ConfigError`` (see ``read_setting_file``) to say which setting is at fault.
+    """
+    try:
+        return load()
+    except ValidationError as exc:
+        not_started(program, f"bad configuration: {problems(exc)}")
+    except OSError as exc:
+        not_started(program, f"{exc.filename or type(exc).__name__}: {exc.strerror or 'cannot be read'}")
+    except ValueError as exc:  # ConfigError included; UnicodeError would quote the file's bytes
+        not_started(program, "a file is not UTF-8 text" if isinstance(exc, UnicodeError) else str(exc))
+
+
+def problems(exc: ValidationError, prefix: str = "") -> str:
+    """Each invalid field as ``PREFIX_NAME: message`` (never the input)."""
+    found = exc.errors(include_input=False, include_url=False, include_context=False)
+    return "; ".join(f"{prefix}{'_'.join(map(str, e['loc']))}".upper() + f": {e['msg']}" for e in found)
+
+
+def start(program: str, service: str, settings_cls: type[SS]) -> SS:
+    """Settings loaded (or exit 1) and logging set up at their level."""
+    settings = load_settings(program, settings_cls)
+    logs.setup(service, settings.log_level)
+    return settings
+
+
+# --- serving -------------------------------------------------------------------------------------
 
 
 class Server(uvicorn.Server):
@@ -43,26 +103,40 @@ def uvicorn_server(app: ASGIApp, host: str, port: int) -> Server:
     return Server(config)
 
 
-def on_stop_signal(callback: Callable[[], None]) -> None:
-    """Call ``callback`` (once per signal) on SIGTERM or SIGINT."""
+def on_stop_signal(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` (once per signal) on SIGTERM or SIGINT; returns what removes the handlers again."""
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, callback)
+
+    def remove() -> None:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+    return remove
+
+
+async def until_stopped(*running: Awaitable[Any]) -> None:
+    """Return on SIGTERM/SIGINT, or as soon as one of ``running`` ends (a server that died)."""
+    stop = asyncio.Event()
+    remove = on_stop_signal(stop.set)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiter, *map(asyncio.ensure_future, running)}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        remove()
+    if stop.is_set():
+        log.info("stop signal received; shutting down")
 
 
 async def serve_http(app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int) -> None:
     """The service app and its admin app; a stop signal or either server ending stops both."""
     servers = [uvicorn_server(app, host, port), uvicorn_server(admin, host, admin_port)]
-
-    def stop() -> None:
-        log.info("stop signal received; shutting down")
-        for server in servers:
-            server.should_exit = True
-
-    on_stop_signal(stop)
     tasks = [asyncio.create_task(server.serve()) for server in servers]
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    stop()
+    await until_stopped(*tasks)
+    for server in servers:
+        server.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
@@ -72,3 +146,28 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         log.info("interrupted")
+
+
+def run_http_service(
+    program: str,
+    service: str,
+    settings_cls: type[SS],
+    create_app: Callable[[SS, aioredis.Redis], ASGIApp],
+    create_admin: Callable[[SS, aioredis.Redis], ASGIApp],
+) -> None:
+    """The whole life of an HTTP service: settings, logging, its Redis client, the app (secrets are read
+    now: a bad one exits 1 with one line), then both ports until a stop signal.
+
+    The app owns the Redis client (its lifespan closes it); the admin app only pings it.
+    """
+    settings = start(program, service, settings_cls)
+    redis = connect(settings.redis_url)
+    app = load_or_exit(program, lambda: create_app(settings, redis))
+    admin = create_admin(settings, redis)
+    log.info(
+        "%s starting",
+        program,
+        extra={"listen_host": settings.listen_host, "port": settings.port, "admin_port": settings.admin_port},
+    )
+    run(lambda: serve_http(app, admin, settings.listen_host, settings.port, settings.admin_port))
+    log.info("%s stopped", program)

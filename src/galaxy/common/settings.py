@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
+
+T = TypeVar("T")
 
 
 class ServiceSettings(BaseSettings):
@@ -19,17 +23,46 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
 
+class ConfigError(ValueError):
+    """A setting or secret file that keeps a program from starting; the message names it, never its content."""
+
+
 def read_secret(path: Path) -> str:
     """A secret file's content without surrounding whitespace."""
-    value = path.read_text().strip()
+    value = _read_text(path).strip()
     if not value:
-        raise ValueError(f"secret file {path} is empty")
+        raise ConfigError(f"secret file {path} is empty")
     return value
 
 
 def read_service_tokens(path: Path) -> dict[str, str]:
     """The boundary's ``service-tokens.json``: ``{caller: token}``."""
-    tokens = json.loads(path.read_text())
+    try:
+        tokens = json.loads(_read_text(path))
+    except json.JSONDecodeError:
+        raise ConfigError(f"{path} is not JSON") from None
     if not isinstance(tokens, dict) or not all(isinstance(v, str) and v for v in tokens.values()):
-        raise ValueError(f"{path} must be a JSON object of non-empty strings")
+        raise ConfigError(f"{path} must be a JSON object of non-empty strings")
     return tokens
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:  # its message would quote the file's bytes
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+
+
+def read_setting_file(settings: BaseSettings, field: str, read: Callable[[Path], T]) -> T:
+    """``read`` the file named by the setting ``field``; any failure is a ``ConfigError`` naming the
+    environment variable and the path, never the content (a parser's message may quote it)."""
+    path: Path = getattr(settings, field)
+    name = f"{settings.model_config.get('env_prefix', '')}{field}".upper()
+    try:
+        return read(path)
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the parser raised, the file is unusable
+        raise ConfigError(f"{name}: {path} is not usable ({type(exc).__name__})") from None

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
-import sys
 from dataclasses import dataclass, field
 
 import grpc
 import redis.asyncio as aioredis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc_health.v1 import health_pb2_grpc
-from pydantic import ValidationError
 
-from galaxy.common import logs
-from galaxy.common.admin import Check, admin_app
+from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.redis import connect
-from galaxy.common.serve import Server, run, uvicorn_server
-from galaxy.common.settings import read_secret
+from galaxy.common.serve import Server, load_or_exit, not_started, run, until_stopped, uvicorn_server
+from galaxy.common.serve import start as start_program
+from galaxy.common.settings import read_secret, read_setting_file
 from galaxy.gateway.adapters.http import HttpAuthSession, HttpUsers
 from galaxy.gateway.adapters.push_stream import PushStreamReader, RedisPushLog
 from galaxy.gateway.adapters.sessions import RedisSessions
@@ -35,6 +32,7 @@ from galaxy_contracts.http import AuthSessionClient, UserClient
 from galaxy_contracts.tokens import load_public_keys
 
 SERVICE = "gateway"
+PROGRAM = "galaxy-gateway"
 STOP_GRACE_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
@@ -50,14 +48,16 @@ class Resources:
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> Resources:
+        """Secrets and keys read now: a bad file raises ``ConfigError`` naming its setting."""
         timeout = settings.downstream_timeout_seconds
-        authsession_token = read_secret(settings.authsession_token_file)
-        user_token = read_secret(settings.user_token_file)
+        authsession_token = read_setting_file(settings, "authsession_token_file", read_secret)
+        user_token = read_setting_file(settings, "user_token_file", read_secret)
+        keys = read_setting_file(settings, "token_keys_file", load_public_keys)
         return cls(
             redis=connect(settings.redis_url),
             authsession=AuthSessionClient(settings.authsession_url, authsession_token, timeout=timeout),
             users=UserClient(settings.user_url, user_token, timeout=timeout),
-            keys=load_public_keys(settings.token_keys_file),
+            keys=keys,
         )
 
     async def aclose(self) -> None:
@@ -116,7 +116,7 @@ async def start(
     background = [asyncio.create_task(reader.run()), asyncio.create_task(health.run())]
     checks: dict[str, Check] = {
         "redis": resources.redis.ping,
-        "grpc": lambda: _connect(settings.listen_host, grpc_port),
+        "grpc": listener(settings.listen_host, grpc_port),
         "push_reader": lambda: _alive(background[0]),
     }
     bound_admin_port = int(admin_socket.getsockname()[1])
@@ -132,14 +132,13 @@ def _grpc_server(gateway: Gateway, health: HealthReporter) -> grpc.aio.Server:
     return server
 
 
-async def serve(settings: GatewaySettings) -> None:
-    """Run until SIGTERM/SIGINT, then stop gracefully."""
-    resources = _open(settings)
+async def serve(settings: GatewaySettings, resources: Resources) -> None:
+    """Run until SIGTERM/SIGINT (or the admin server dies), then stop gracefully; ``resources`` closed last."""
     try:
         running = await start(settings, resources)
         log.info("gateway serving", extra={"grpc_port": running.grpc_port, "admin_port": running.admin_port})
         try:
-            await _until_signalled(running.admin_task)
+            await until_stopped(running.admin_task)
         finally:
             log.info("gateway stopping")
             await running.stop(STOP_GRACE_SECONDS)
@@ -149,28 +148,16 @@ async def serve(settings: GatewaySettings) -> None:
 
 
 def main() -> None:
+    settings = start_program(PROGRAM, SERVICE, GatewaySettings)
+    resources = load_or_exit(PROGRAM, lambda: Resources.open(settings))
     try:
-        settings = GatewaySettings()
-    except ValidationError as exc:
-        names = ", ".join(f"GALAXY_GATEWAY_{'_'.join(map(str, e['loc'])).upper()} ({e['msg']})" for e in exc.errors())
-        sys.exit(f"galaxy-gateway: invalid or missing settings: {names}")
-    logs.setup(SERVICE, settings.log_level)
-    try:
-        run(lambda: serve(settings))
+        run(lambda: serve(settings, resources))
     except StartupFailed as exc:
-        log.error("gateway failed to start", extra={"reason": str(exc)})
-        sys.exit(1)
+        not_started(PROGRAM, str(exc))
 
 
 class StartupFailed(Exception):
-    """A secret or key file cannot be read, or a port cannot be bound."""
-
-
-def _open(settings: GatewaySettings) -> Resources:
-    try:
-        return Resources.open(settings)
-    except (OSError, ValueError) as exc:
-        raise StartupFailed(f"cannot load secrets or token keys: {type(exc).__name__}: {exc}") from None
+    """A port cannot be bound."""
 
 
 def _bind_grpc(server: grpc.aio.Server, host: str, port: int) -> int:
@@ -192,31 +179,6 @@ def _bind_admin(host: str, port: int) -> socket.socket:
         raise StartupFailed(f"cannot listen for the admin port on {host}:{port}: {exc.strerror}") from None
 
 
-def _local(host: str) -> str:
-    """Where this process can reach its own listener bound to ``host``."""
-    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "[::]": "::1"}.get(host, host.strip("[]"))
-
-
-async def _connect(host: str, port: int) -> None:
-    _, writer = await asyncio.open_connection(_local(host), port)
-    writer.close()
-    await writer.wait_closed()
-
-
 async def _alive(task: asyncio.Task[None]) -> None:
     if task.done():
         raise RuntimeError("push stream reader stopped")
-
-
-async def _until_signalled(admin_task: asyncio.Task[None]) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    waiter = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({waiter, admin_task}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

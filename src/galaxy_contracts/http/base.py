@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import httpx
@@ -10,15 +12,28 @@ from pydantic import BaseModel, ValidationError
 from galaxy_contracts.models import Problem
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class Unavailable(Exception):
-    """The callee could not be reached, timed out, or answered 5xx."""
+    """The callee could not be reached, timed out, or answered 5xx.
 
-    def __init__(self, service: str, reason: str) -> None:
-        super().__init__(f"{service} unavailable: {reason}")
+    ``reason`` says what the caller saw (``timed out``, ``ConnectError``, ``HTTP 503``); on a 5xx with a
+    problem+json body, ``problem`` is that body and ``cause`` its ``detail`` (or ``code``): why the callee
+    says it cannot serve, e.g. that its own dependency is down.
+    """
+
+    def __init__(self, service: str, reason: str, problem: Problem | None = None) -> None:
         self.service = service
         self.reason = reason
+        self.problem = problem
+        super().__init__(f"{service} unavailable: {self.cause}")
+
+    @property
+    def cause(self) -> str:
+        if self.problem is None:
+            return self.reason
+        return _one_line(self.problem.detail or self.problem.code) or self.reason
 
 
 class ApiError(Exception):
@@ -36,6 +51,18 @@ class ApiError(Exception):
     @property
     def code(self) -> str:
         return self.problem.code
+
+
+async def bounded(service: str, budget: float, call: Awaitable[T]) -> T:
+    """``call`` (a client method) within ``budget`` seconds; ``Unavailable`` when the callee is down, too slow,
+    answered 5xx or answered outside its contract. A 4xx ``ApiError`` passes through for the caller to read."""
+    try:
+        async with asyncio.timeout(budget):
+            return await call
+    except TimeoutError:
+        raise Unavailable(service, f"no answer within {budget:.2f}s") from None
+    except ValidationError:
+        raise Unavailable(service, "answered outside its contract") from None
 
 
 class ContractClient:
@@ -71,7 +98,7 @@ class ContractClient:
         except httpx.TransportError as exc:
             raise Unavailable(self.service, type(exc).__name__) from exc
         if response.status_code >= 500:
-            raise Unavailable(self.service, f"HTTP {response.status_code}")
+            raise Unavailable(self.service, f"HTTP {response.status_code}", _server_problem(response))
         if response.status_code >= 400:
             raise ApiError(self.service, _problem(response))
         return response
@@ -94,3 +121,20 @@ def _problem(response: httpx.Response) -> Problem:
             code="non_problem_response",
             detail="the callee answered without a problem+json body",
         )
+
+
+def _server_problem(response: httpx.Response) -> Problem | None:
+    """A 5xx answer's problem body, if it is one (a proxy's HTML page is not)."""
+    try:
+        return Problem.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+_CAUSE_MAX = 200
+
+
+def _one_line(text: str) -> str:
+    """Another service's words, fit for a message: printable, one line, bounded."""
+    cleaned = "".join(c if c.isprintable() else " " for c in text).strip()
+    return cleaned if len(cleaned) <= _CAUSE_MAX else cleaned[: _CAUSE_MAX - 1] + "…"

@@ -84,7 +84,7 @@ async def app(
     settings: Settings, redis: fakeredis.FakeAsyncRedis, clock: FakeClock, users: FakeUserService, mail: FakeMailService
 ) -> AsyncIterator[Starlette]:
     application = create_app(
-        settings, redis=redis, user_transport=users.transport(), mail_transport=mail.transport(), clock=clock
+        settings, redis, user_transport=users.transport(), mail_transport=mail.transport(), clock=clock
     )
     async with application.router.lifespan_context(application):
         yield application

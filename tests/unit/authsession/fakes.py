@@ -26,8 +26,10 @@ class FakeClock:
         self.now += seconds
 
 
-def _problem(status: int, code: str) -> httpx.Response:
+def _problem(status: int, code: str, detail: str | None = None) -> httpx.Response:
     body = {"type": "about:blank", "title": "error", "status": status, "code": code}
+    if detail is not None:
+        body["detail"] = detail
     return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
 
 
@@ -39,6 +41,8 @@ class FakeUserService:
     blocked: set[str] = field(default_factory=set)
     calls: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    unavailable_because: str | None = None
+    """When set, resolve answers 503 with this problem ``detail`` (up, but its own store is not)."""
     gate: asyncio.Event | None = None
     called: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -60,6 +64,8 @@ class FakeUserService:
             await self.gate.wait()
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if self.unavailable_because is not None:
+            return _problem(503, "upstream_unavailable", self.unavailable_because)
         email = body["email"].lower()
         created = email not in self.accounts
         account = self._account(email, body.get("locale"))

@@ -93,13 +93,24 @@ async def test_confirm_while_another_is_in_flight_is_refused(
 
 async def test_wrong_code_says_how_many_attempts_remain(login: Login) -> None:
     challenge_id, code = await login.start()
-    details = []
+    remaining = []
     for _ in range(5):
         response = await login.confirm(challenge_id, wrong(code))
         assert response.status_code == 401
         assert response.json()["code"] == "invalid_code"
-        details.append(response.json()["detail"])
-    assert [int(re.findall(r"remaining_attempts: (\d+)", d)[0]) for d in details] == [4, 3, 2, 1, 0]
+        remaining.append(response.json()["remaining_attempts"])
+    assert remaining == [4, 3, 2, 1, 0]
+
+
+async def test_only_a_wrong_code_carries_remaining_attempts(login: Login) -> None:
+    challenge_id, code = await login.start()
+    for _ in range(5):
+        await login.confirm(challenge_id, wrong(code))
+
+    spent = await login.confirm(challenge_id, code)
+
+    assert spent.json()["code"] == "too_many_attempts"
+    assert "remaining_attempts" not in spent.json()
 
 
 async def test_after_five_wrong_codes_even_the_right_one_is_refused(login: Login) -> None:
@@ -166,9 +177,19 @@ async def test_user_service_timeout_answers_503_then_the_same_code_works(login: 
     users.gate = asyncio.Event()  # never set: the call hangs past the 0.5 s downstream timeout
     response = await login.confirm(challenge_id, code)
     assert response.status_code == 503
-    assert "timed out" in response.json()["detail"]
+    assert response.json()["detail"] == "user service unavailable: no answer within 0.50s"
     users.gate = None
     assert (await login.confirm(challenge_id, code)).status_code == 200
+
+
+async def test_user_service_503_names_its_own_cause(login: Login, users: FakeUserService) -> None:
+    challenge_id, code = await login.start()
+    users.unavailable_because = "the account store is unavailable; retry later"
+
+    response = await login.confirm(challenge_id, code)
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == "user service unavailable: the account store is unavailable; retry later"
 
 
 async def test_blocked_account_is_refused_without_a_session(

@@ -27,7 +27,7 @@ def _app() -> Starlette:
     with tempfile.TemporaryDirectory() as directory:
         return create_app(
             write_settings(Path(directory), Ed25519PrivateKey.generate()),
-            redis=fakeredis.FakeAsyncRedis(decode_responses=True),
+            fakeredis.FakeAsyncRedis(decode_responses=True),
             user_transport=FakeUserService().transport(),
             mail_transport=FakeMailService().transport(),
         )
@@ -56,7 +56,10 @@ def test_responses_conform_to_the_contract(case: schemathesis.Case) -> None:
 
 
 def conforms(path: str, method: str, response: httpx.Response) -> httpx.Response:
-    schema[path][method].validate_response(response)
+    """The status is documented for the operation and the body matches its schema."""
+    operation = schema[path][method]
+    assert str(response.status_code) in operation.definition.raw["responses"], f"{response.status_code} undocumented"
+    operation.validate_response(response)
     return response
 
 
@@ -93,3 +96,12 @@ async def test_spent_and_blocked_refusals_conform(login: Login, users: FakeUserS
     users.blocked.add("eve@example.com")
     challenge_id, code = await login.start("eve@example.com")
     assert conforms(confirm, "POST", await login.confirm(challenge_id, code)).status_code == 403
+
+
+async def test_the_start_limit_refusal_conforms(client: httpx.AsyncClient) -> None:
+    for _ in range(5):
+        await client.post("/v1/challenges", json={"email": "eve@example.com"})
+
+    refused = await client.post("/v1/challenges", json={"email": "eve@example.com"})
+
+    assert conforms("/v1/challenges", "POST", refused).status_code == 429

@@ -7,17 +7,21 @@ import logging
 import re
 from pathlib import Path
 
+import fakeredis
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import REGISTRY
-from starlette.applications import Starlette
 
 from galaxy.authsession.main import create_admin, create_app
 from galaxy.authsession.settings import Settings
 from galaxy.common.logs import JsonFormatter
-from tests.unit.authsession.conftest import SERVICE_TOKENS, Login, write_settings, wrong
+from galaxy.common.redis import connect
+from galaxy.common.settings import ConfigError
+from tests.unit.authsession.conftest import SERVICE_TOKENS, Login, wrong
 from tests.unit.authsession.fakes import FakeMailService, FakeUserService
+from tests.unit.common.ports import closed_port, listening
 
 
 def metric(name: str, **labels: str) -> float:
@@ -48,30 +52,56 @@ def test_settings_come_from_the_environment_with_documented_defaults(
     assert settings.log_level == "INFO"
 
 
-def test_missing_secret_file_fails_at_start(tmp_path: Path, signing_key: Ed25519PrivateKey) -> None:
-    settings = write_settings(tmp_path, signing_key)
-    settings.user_token_file.unlink()
-    with pytest.raises(FileNotFoundError):
-        create_app(settings)
+@pytest.mark.parametrize(
+    ("setting", "variable"),
+    [
+        ("user_token_file", "GALAXY_AUTHSESSION_USER_TOKEN_FILE"),
+        ("signing_key_file", "GALAXY_AUTHSESSION_SIGNING_KEY_FILE"),
+        ("service_tokens_file", "GALAXY_AUTHSESSION_SERVICE_TOKENS_FILE"),
+    ],
+)
+def test_a_missing_secret_file_fails_at_start_naming_its_variable(
+    settings: Settings, redis: fakeredis.FakeAsyncRedis, setting: str, variable: str
+) -> None:
+    path: Path = getattr(settings, setting)
+    path.unlink()
+
+    with pytest.raises(ConfigError, match=variable):
+        create_app(settings, redis)
 
 
-async def test_healthz_is_ready_with_redis_and_not_before_the_app_started(app: Starlette, settings: Settings) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(create_admin(app)), base_url="http://admin") as admin:
-        ready = await admin.get("/healthz")
+async def admin_get(settings: Settings, redis: aioredis.Redis, path: str = "/healthz") -> httpx.Response:
+    transport = httpx.ASGITransport(create_admin(settings, redis))
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin") as admin:
+        return await admin.get(path)
+
+
+async def test_healthz_is_ready_when_redis_and_the_main_port_are_up(
+    settings: Settings, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    with listening() as port:
+        ready = await admin_get(settings.model_copy(update={"port": port}), redis)
+
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"redis": "up"}
-    cold = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(create_admin(cold)), base_url="http://admin") as admin:
-        assert (await admin.get("/healthz")).status_code == 503
+    assert ready.json()["checks"] == {"redis": "up", "listener": "up"}
+
+
+async def test_healthz_is_503_while_the_main_port_is_not_listening(
+    settings: Settings, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    response = await admin_get(settings.model_copy(update={"port": closed_port()}), redis)
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"] == "up"
+    assert response.json()["checks"]["listener"].startswith("down")
 
 
 async def test_healthz_is_503_when_redis_is_down(settings: Settings) -> None:
-    down = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
-    async with (
-        down.router.lifespan_context(down),
-        httpx.AsyncClient(transport=httpx.ASGITransport(create_admin(down)), base_url="http://admin") as admin,
-    ):
-        response = await admin.get("/healthz")
+    down = connect("redis://127.0.0.1:1/0")
+    with listening() as port:
+        response = await admin_get(settings.model_copy(update={"port": port}), down)
+    await down.aclose()
+
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("down")
 
@@ -80,7 +110,8 @@ async def test_redis_down_answers_503_problem(
     settings: Settings, users: FakeUserService, mail: FakeMailService
 ) -> None:
     down = create_app(
-        settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}),
+        settings,
+        connect("redis://127.0.0.1:1/0"),
         user_transport=users.transport(),
         mail_transport=mail.transport(),
     )
@@ -95,7 +126,25 @@ async def test_redis_down_answers_503_problem(
     assert mail.sent == []
 
 
-async def test_metrics_count_started_confirmed_and_failed(login: Login, app: Starlette) -> None:
+async def test_shutdown_closes_redis(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+    closed: list[bool] = []
+
+    async def spy_close() -> None:
+        closed.append(True)
+
+    monkeypatch.setattr(redis, "aclose", spy_close)
+    app = create_app(settings, redis)
+
+    async with app.router.lifespan_context(app):
+        assert closed == []
+
+    assert closed == [True]
+
+
+async def test_metrics_count_started_confirmed_and_failed(
+    login: Login, settings: Settings, redis: fakeredis.FakeAsyncRedis
+) -> None:
     before = {
         "started": metric("galaxy_authsession_challenges_started_total"),
         "confirmed": metric("galaxy_authsession_challenges_confirmed_total"),
@@ -107,8 +156,7 @@ async def test_metrics_count_started_confirmed_and_failed(login: Login, app: Sta
     assert metric("galaxy_authsession_challenges_started_total") == before["started"] + 1
     assert metric("galaxy_authsession_challenges_confirmed_total") == before["confirmed"] + 1
     assert metric("galaxy_authsession_challenges_failed_total", reason="invalid_code") == before["failed"] + 1
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(create_admin(app)), base_url="http://admin") as admin:
-        text = (await admin.get("/metrics")).text
+    text = (await admin_get(settings, redis, "/metrics")).text
     assert "galaxy_authsession_challenges_started_total" in text
     assert 'galaxy_http_requests_total{method="POST",service="authsession",status="201"}' in text
 

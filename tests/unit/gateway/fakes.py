@@ -72,6 +72,8 @@ class Fake:
 @dataclass
 class FakeUsers(Fake):
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refuse_updates: httpx.Response | None = None
+    """The answer to every PATCH (reads still succeed)."""
 
     def add(self, email: str, display_name: str = "Ada") -> str:
         user_id = user_id_for(email)
@@ -93,6 +95,8 @@ class FakeUsers(Fake):
         if match is None or match[1] not in self.accounts:
             return problem(404, "not_found", "no such account")
         account = self.accounts[match[1]]
+        if method == "PATCH" and self.refuse_updates is not None:
+            return self.refuse_updates
         if method == "PATCH":
             try:
                 update = AccountUpdate.model_validate(body)

@@ -114,7 +114,7 @@ async def test_invalid_masked_values_are_refused_before_user_service(
 
 async def test_user_service_field_errors_become_violations_inside_account(lab: Lab, token: str) -> None:
     errors = [{"field": "display_name", "message": "contains control characters"}]
-    lab.users.override = problem(422, "validation_failed", "one or more fields are invalid", errors=errors)
+    lab.users.refuse_updates = problem(422, "validation_failed", "one or more fields are invalid", errors=errors)
 
     error = await rpc_error(update(lab, token, ["display_name"], display_name="bad\u0007name"))
 
@@ -154,3 +154,38 @@ async def test_a_hanging_user_service_is_unavailable_within_the_deadline(lab: La
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details() == "user unavailable: no answer within 0.20s"
+
+
+# --- an account blocked after its session was opened ----------------------------------------------
+
+
+@pytest.fixture
+def blocked(lab: Lab, token: str) -> dict[str, Any]:
+    """The caller's account, blocked in User Service after login: the session itself is still valid."""
+    stored = next(iter(lab.users.accounts.values()))
+    stored["blocked"] = True
+    return stored
+
+
+async def test_a_blocked_account_cannot_read_itself(lab: Lab, token: str, blocked: dict[str, Any]) -> None:
+    error = await rpc_error(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=auth(token), timeout=5))
+
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error.details() == "account is blocked"
+
+
+async def test_a_blocked_account_cannot_update_itself_and_nothing_is_sent(
+    lab: Lab, token: str, blocked: dict[str, Any]
+) -> None:
+    error = await rpc_error(update(lab, token, ["display_name"], display_name="Mallory"))
+
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error.details() == "account is blocked"
+    assert [r.method for r in lab.users.requests] == ["GET"]
+    assert blocked["display_name"] == "Ada"
+
+
+async def test_an_update_of_an_unblocked_account_checks_it_first(lab: Lab, token: str) -> None:
+    await update(lab, token, ["locale"], locale="de")
+
+    assert [r.method for r in lab.users.requests] == ["GET", "PATCH"]

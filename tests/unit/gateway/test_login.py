@@ -7,9 +7,11 @@ import time
 import grpc
 import httpx
 import pytest
+from google.rpc import error_details_pb2
 
+from galaxy.gateway.domain.errors import TOO_MANY_LOGINS
 from galaxy_contracts.gateway import pb
-from tests.unit.gateway.conftest import GATEWAY_TOKEN, Lab, error_info, field_violations, rpc_error
+from tests.unit.gateway.conftest import GATEWAY_TOKEN, Lab, error_info, field_violations, rich_status, rpc_error
 from tests.unit.gateway.fakes import CODE, problem
 
 
@@ -87,15 +89,18 @@ async def test_wrong_code_is_unauthenticated_with_the_remaining_attempts(lab: La
 
 
 @pytest.mark.parametrize(
-    ("detail", "remaining"), [("wrong code; remaining_attempts: 2", "2"), ("wrong code, 1 attempt left", "1")]
+    "extra",
+    [{}, {"remaining_attempts": -1}],
+    ids=["absent", "negative"],
 )
-async def test_remaining_attempts_are_read_from_the_detail_text_too(lab: Lab, detail: str, remaining: str) -> None:
-    lab.authsession.override = problem(401, "invalid_code", detail)
+async def test_the_detail_text_is_never_parsed_for_remaining_attempts(lab: Lab, extra: dict[str, int]) -> None:
+    lab.authsession.override = problem(401, "invalid_code", "wrong code; 2 attempt(s) remaining", **extra)
 
     error = await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "a" * 32, code="000000")))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert f"{remaining} attempt(s) remaining" in error.details()
+    assert error.details() == "wrong login code"
+    assert not [d for d in rich_status(error).details if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)]
 
 
 async def test_too_many_wrong_codes_is_resource_exhausted(lab: Lab) -> None:
@@ -108,6 +113,15 @@ async def test_too_many_wrong_codes_is_resource_exhausted(lab: Lab) -> None:
 
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "start a new login" in error.details()
+
+
+async def test_too_many_logins_for_one_e_mail_is_resource_exhausted_saying_so(lab: Lab) -> None:
+    lab.authsession.override = problem(429, "too_many_challenges", "too many login challenges; retry in 512s")
+
+    error = await rpc_error(start(lab))
+
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error.details() == TOO_MANY_LOGINS
 
 
 @pytest.mark.parametrize("used", [False, True], ids=["unknown", "already-used"])
@@ -146,7 +160,7 @@ async def test_malformed_confirm_names_both_fields_without_calling_authsession(l
     ("failure", "reason"),
     [
         (httpx.ConnectError("connection refused"), "ConnectError"),
-        (problem(503, "upstream_unavailable", "user service down"), "HTTP 503"),
+        (problem(503, "upstream_unavailable", "user service down"), "user service down"),
         (httpx.Response(500, text="boom"), "HTTP 500"),
         (problem(401, "unauthorized", "service token not accepted"), "service credential"),
     ],
@@ -163,6 +177,28 @@ async def test_authsession_failures_are_unavailable_naming_authsession(
     assert error.details().startswith("authsession unavailable")
     assert reason in error.details()
     assert error_info(error).metadata["service"] == "authsession"
+
+
+async def test_authsession_503_names_its_own_cause(lab: Lab) -> None:
+    """authsession is up but its User Service is not: the client is told what is really down."""
+    detail = "user service unavailable: ConnectError"
+    lab.authsession.override = problem(503, "upstream_unavailable", detail)
+
+    error = await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "a" * 32, code=CODE)))
+
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert error.details() == f"authsession unavailable: {detail}"
+
+
+async def test_a_503_without_detail_names_its_problem_code(lab: Lab) -> None:
+    lab.authsession.override = httpx.Response(
+        503,
+        json={"type": "about:blank", "title": "Service Unavailable", "status": 503, "code": "upstream_unavailable"},
+    )
+
+    error = await rpc_error(start(lab))
+
+    assert error.details() == "authsession unavailable: upstream_unavailable"
 
 
 async def test_authsession_answering_outside_its_contract_is_unavailable(lab: Lab) -> None:

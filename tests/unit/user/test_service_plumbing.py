@@ -9,43 +9,61 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from galaxy.common import logs
-from galaxy.user import main as user_main
-from galaxy.user.main import create_admin_app, create_app
+from galaxy.common.settings import ConfigError
+from galaxy.user.main import create_admin, create_app
 from galaxy.user.settings import Settings
+from tests.unit.common.ports import closed_port, listening
 from tests.unit.user.helpers import AUTH
 
 
-async def admin_get(redis: fakeredis.FakeAsyncRedis, path: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=create_admin_app(redis))
+async def admin_get(settings: Settings, redis: fakeredis.FakeAsyncRedis, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=create_admin(settings, redis))
     async with httpx.AsyncClient(transport=transport, base_url="http://admin") as admin:
         return await admin.get(path)
 
 
-async def test_healthz_is_ready_when_redis_answers(redis: fakeredis.FakeAsyncRedis) -> None:
-    response = await admin_get(redis, "/healthz")
+async def test_healthz_is_ready_when_redis_and_the_main_port_are_up(
+    settings: Settings, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    with listening() as port:
+        response = await admin_get(settings.model_copy(update={"port": port}), redis, "/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"service": "user", "status": "ready", "checks": {"redis": "up"}}
+    assert response.json() == {"service": "user", "status": "ready", "checks": {"redis": "up", "listener": "up"}}
 
 
-async def test_healthz_is_503_when_redis_is_down(redis: fakeredis.FakeAsyncRedis, server: fakeredis.FakeServer) -> None:
+async def test_healthz_is_503_while_the_main_port_is_not_listening(
+    settings: Settings, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    response = await admin_get(settings.model_copy(update={"port": closed_port()}), redis, "/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"] == "up"
+    assert response.json()["checks"]["listener"].startswith("down")
+
+
+async def test_healthz_is_503_when_redis_is_down(
+    settings: Settings, redis: fakeredis.FakeAsyncRedis, server: fakeredis.FakeServer
+) -> None:
     server.connected = False
 
-    response = await admin_get(redis, "/healthz")
+    with listening() as port:
+        response = await admin_get(settings.model_copy(update={"port": port}), redis, "/healthz")
 
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("down")
 
 
-async def test_metrics_count_the_service_requests(client: httpx.AsyncClient, redis: fakeredis.FakeAsyncRedis) -> None:
+async def test_metrics_count_the_service_requests(
+    client: httpx.AsyncClient, settings: Settings, redis: fakeredis.FakeAsyncRedis
+) -> None:
     def teapots(text: str) -> float:
         line = 'galaxy_http_requests_total{method="DELETE",service="user",status="405"}'
         return next((float(row.split()[-1]) for row in text.splitlines() if row.startswith(line)), 0.0)
 
-    before = teapots((await admin_get(redis, "/metrics")).text)
+    before = teapots((await admin_get(settings, redis, "/metrics")).text)
     await client.delete("/v1/accounts/resolve")
-    after = (await admin_get(redis, "/metrics")).text
+    after = (await admin_get(settings, redis, "/metrics")).text
 
     assert teapots(after) == before + 1
     assert 'galaxy_http_request_seconds_count{method="DELETE",service="user"}' in after
@@ -70,32 +88,11 @@ def test_settings_are_read_from_galaxy_user_environment(monkeypatch: pytest.Monk
     assert settings.service_tokens_file == tmp_path / "tokens.json"
 
 
-def test_bad_settings_stop_the_program_without_echoing_values(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("GALAXY_USER_PORT", "not-a-port")
-    monkeypatch.setenv("GALAXY_USER_REDIS_URL", "redis://:hunter2-redis-password@127.0.0.1:1/0")
-    monkeypatch.delenv("GALAXY_USER_SERVICE_TOKENS_FILE", raising=False)
+def test_a_missing_tokens_file_fails_at_start_naming_its_variable(settings: Settings) -> None:
+    settings.service_tokens_file.unlink()
 
-    with pytest.raises(SystemExit) as stopped:
-        user_main.main()
-
-    message = str(stopped.value.code)
-    assert "port" in message
-    assert "service_tokens_file" in message
-    assert "hunter2" not in message + capsys.readouterr().out
-
-
-def test_an_unreadable_tokens_file_stops_the_program(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(logs, "setup", lambda *_: None)  # keep pytest's own log capture in place
-    monkeypatch.setenv("GALAXY_USER_PORT", "21130")
-    monkeypatch.setenv("GALAXY_USER_ADMIN_PORT", "21131")
-    monkeypatch.setenv("GALAXY_USER_SERVICE_TOKENS_FILE", str(tmp_path / "missing.json"))
-
-    with pytest.raises(SystemExit) as stopped:
-        user_main.main()
-
-    assert "cannot start" in str(stopped.value.code)
+    with pytest.raises(ConfigError, match="GALAXY_USER_SERVICE_TOKENS_FILE"):
+        create_app(settings, fakeredis.FakeAsyncRedis())
 
 
 @pytest.mark.parametrize("content", ["[]", '{"lab": ""}', "not json"])

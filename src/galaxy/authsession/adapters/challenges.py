@@ -8,6 +8,7 @@ writes the session (and the welcome intent) in the same step.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from typing import cast
@@ -25,6 +26,19 @@ from galaxy_contracts import redis_keys
 from galaxy_contracts.models import LOCALES, Locale
 
 PREFIX = "authsession:challenge:"
+# Private keys per e-mail address (a digest, so no address appears in a key name):
+STARTS_PREFIX = "authsession:challenge-starts:"  # fixed-window start counter
+
+# KEYS[1] start counter; ARGV window seconds. -> {starts in this window, seconds left in it}
+_COUNT_START = """
+local starts = redis.call('INCR', KEYS[1])
+local left = redis.call('TTL', KEYS[1])
+if left < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {starts, left}
+"""
 
 # KEYS[1] challenge; ARGV now, max_attempts. -> {"gone"} | {"spent"} | {"wrong", remaining}
 _RECORD_FAILURE = """
@@ -77,6 +91,11 @@ def key(challenge_id: str) -> str:
     return PREFIX + challenge_id
 
 
+def email_digest(email: str) -> str:
+    """One digest per mailbox, whatever the letter case the caller used."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
 class RedisChallengeStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
@@ -85,6 +104,11 @@ class RedisChallengeStore:
         self._release = redis.register_script(_RELEASE)
         self._discard = redis.register_script(_DISCARD)
         self._complete = redis.register_script(_COMPLETE)
+        self._count_start = redis.register_script(_COUNT_START)
+
+    async def count_start(self, email: str, *, window_seconds: int) -> tuple[int, int]:
+        starts, left = await self._count_start(keys=[STARTS_PREFIX + email_digest(email)], args=[window_seconds])
+        return int(starts), int(left)
 
     async def create(self, challenge: Challenge) -> None:
         fields: dict[EncodableT, EncodableT] = {

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from pydantic import ValidationError
-
-from galaxy.authsession.domain.errors import UpstreamUnavailable
-from galaxy_contracts.http import ApiError, MailClient, Unavailable
+from galaxy.authsession.adapters.downstream import call
+from galaxy_contracts.http import MailClient
 from galaxy_contracts.models import Locale
 
 TEMPLATE = "auth.login_code"
-log = logging.getLogger(__name__)
 
 
 class HttpCodeMailer:
@@ -24,15 +18,5 @@ class HttpCodeMailer:
         self, to: str, code: str, *, locale: Locale | None, challenge_id: str, expires_in_minutes: int
     ) -> None:
         params = {"code": code, "expires_in_minutes": expires_in_minutes}
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.send(to, TEMPLATE, params, idempotency_key=challenge_id, locale=locale or "en")
-        except TimeoutError as exc:
-            raise UpstreamUnavailable("mail", "timed out") from exc
-        except Unavailable as exc:
-            raise UpstreamUnavailable("mail", exc.reason) from exc
-        except ApiError as exc:
-            log.error("mail service refused the code mail", extra={"status": exc.status, "problem_code": exc.code})
-            raise UpstreamUnavailable("mail", f"refused with {exc.status} {exc.code}") from exc
-        except ValidationError as exc:
-            raise UpstreamUnavailable("mail", "answer does not match the contract") from exc
+        send = self._client.send(to, TEMPLATE, params, idempotency_key=challenge_id, locale=locale or "en")
+        await call("mail", self._timeout, send)

@@ -59,6 +59,9 @@ class ChallengePolicy:
     max_attempts: int
     claim_seconds: float
     """How long one confirm may hold the challenge while it talks to User Service."""
+    starts_per_window: int = 5
+    """Challenges one e-mail address may start per window (each one brings ``max_attempts`` guesses)."""
+    start_window_seconds: int = 600
 
 
 @dataclass(frozen=True)

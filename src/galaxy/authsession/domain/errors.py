@@ -13,12 +13,20 @@ class ChallengeNotFound(AuthSessionError):
 
 class InvalidCode(AuthSessionError):
     def __init__(self, remaining_attempts: int) -> None:
-        super().__init__(f"wrong code; remaining_attempts: {remaining_attempts}")
+        super().__init__(f"wrong code; {remaining_attempts} attempt(s) remaining")
         self.remaining_attempts = remaining_attempts
 
 
 class TooManyAttempts(AuthSessionError):
     """The attempt limit is reached; the challenge is spent."""
+
+
+class TooManyChallenges(AuthSessionError):
+    """The e-mail address started its allowance of challenges in this window; the same for known and unknown."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"too many login challenges for this e-mail address; retry in {retry_after_seconds}s")
+        self.retry_after_seconds = retry_after_seconds
 
 
 class AccountBlocked(AuthSessionError):

@@ -7,8 +7,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import field_validator
-from pydantic_core import PydanticCustomError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
@@ -37,21 +35,11 @@ _PROBLEMS: dict[type[errors.AuthSessionError], tuple[int, str, str]] = {
     errors.ChallengeNotFound: (404, "challenge_not_found", "unknown, used or expired challenge"),
     errors.InvalidCode: (401, "invalid_code", ""),
     errors.TooManyAttempts: (429, "too_many_attempts", "attempt limit reached; start a new login"),
+    errors.TooManyChallenges: (429, "too_many_challenges", ""),
     errors.AccountBlocked: (403, "account_blocked", "the account is blocked"),
     errors.SessionNotFound: (404, "session_not_found", "no active session with this id"),
     errors.UpstreamUnavailable: (503, "upstream_unavailable", ""),
 }
-
-
-class _StartRequest(StartChallengeRequest):
-    """The contract's ``locale`` may be absent but is never null; the shared model would take null."""
-
-    @field_validator("locale", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise PydanticCustomError("string_type", "Input should be a valid string")
-        return value
 
 
 class Api:
@@ -70,7 +58,7 @@ class Api:
 
     async def start_challenge(self, request: Request) -> Response:
         self._tokens.caller(request)
-        body = await read_json(request, _StartRequest)
+        body = await read_json(request, StartChallengeRequest, forbid_null=True)
         challenge = await _login(request).start(str(body.email), body.locale)
         answer = Challenge(challenge_id=challenge.challenge_id, expires_at=_utc(challenge.expires_at))
         return _json(answer.model_dump(mode="json"), 201)
@@ -128,7 +116,9 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 async def _on_refusal(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AuthSessionError)
     status, code, detail = _PROBLEMS.get(type(exc), (500, "internal_error", "unexpected refusal"))
-    return problem_response(status, code, detail or str(exc))
+    remaining = exc.remaining_attempts if isinstance(exc, errors.InvalidCode) else None
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, errors.TooManyChallenges) else None
+    return problem_response(status, code, detail or str(exc), headers=headers, remaining_attempts=remaining)
 
 
 async def _on_redis_down(request: Request, exc: Exception) -> Response:

@@ -5,11 +5,13 @@ The transport turns each into a gRPC status; messages are for humans and never c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from galaxy_contracts.http import ApiError
+
+ACCOUNT_BLOCKED = "account is blocked"
+TOO_MANY_LOGINS = "too many logins started for this e-mail address; wait a few minutes before starting another"
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,11 @@ def from_api_error(exc: ApiError, *, field_prefix: str = "", not_found: str = "n
             return WrongCode(_remaining_attempts(exc))
         return ServiceUnavailable(exc.service, "it refused the gateway's service credential")
     if exc.status == 403:
-        return PermissionDenied("the account is blocked" if problem.code == "account_blocked" else "not allowed")
+        return PermissionDenied(ACCOUNT_BLOCKED if problem.code == "account_blocked" else "not allowed")
     if exc.status == 404:
         return NotFound(not_found)
+    if exc.status == 429 and problem.code == "too_many_challenges":
+        return ResourceExhausted(TOO_MANY_LOGINS)
     if exc.status == 429:
         return ResourceExhausted("too many wrong codes; the login challenge is spent, start a new login")
     return ServiceUnavailable(exc.service, f"unexpected answer HTTP {exc.status} ({problem.code})")
@@ -110,10 +114,6 @@ def _strip_body(field: str) -> str:
 
 
 def _remaining_attempts(exc: ApiError) -> int | None:
-    """authsession's ``remaining_attempts``: a problem extension member, else a number in ``detail``."""
-    value = (exc.problem.model_extra or {}).get("remaining_attempts")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    detail = exc.problem.detail or ""
-    number = re.search(r"\d+", detail)
-    return int(number.group()) if number and "attempt" in detail.lower() else None
+    """authsession's ``remaining_attempts`` member of the problem (contracts/http/components/problem.yaml)."""
+    value = exc.problem.remaining_attempts
+    return value if value is not None and value >= 0 else None

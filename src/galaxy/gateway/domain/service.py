@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from galaxy.gateway.domain import account, login
 from galaxy.gateway.domain.auth import Authenticator
 from galaxy.gateway.domain.deadlines import downstream_budget
-from galaxy.gateway.domain.errors import FailedPrecondition, from_api_error
+from galaxy.gateway.domain.errors import ACCOUNT_BLOCKED, FailedPrecondition, PermissionDenied, from_api_error
 from galaxy.gateway.domain.ports import AuthSession, PushLog, RawEntry, Users
 from galaxy.gateway.domain.push import PushEntry, PushHub, StreamId, parse_cursor, parse_entry
 from galaxy_contracts.http import ApiError
@@ -69,19 +70,30 @@ class Gateway:
             raise from_api_error(exc) from None
 
     async def my_account(self, claims: Claims, remaining: float | None) -> Account:
-        try:
-            return await self._down.users.get(claims.user_id, budget=self._budget(remaining))
-        except ApiError as exc:
-            raise from_api_error(exc, not_found=ACCOUNT_NOT_FOUND) from None
+        return await self._unblocked_account(claims, remaining)
 
     async def update_my_account(
         self, claims: Claims, paths: Sequence[str], values: account.AccountValues, remaining: float | None
     ) -> Account:
+        """Validated first, then refused for a blocked account before anything is changed."""
         update = account.account_update(paths, values)
+        started = time.monotonic()
+        await self._unblocked_account(claims, remaining)
+        left = None if remaining is None else remaining - (time.monotonic() - started)
         try:
-            return await self._down.users.update(claims.user_id, update, budget=self._budget(remaining))
+            return await self._down.users.update(claims.user_id, update, budget=self._budget(left))
         except ApiError as exc:
             raise from_api_error(exc, field_prefix="account.", not_found=ACCOUNT_NOT_FOUND) from None
+
+    async def _unblocked_account(self, claims: Claims, remaining: float | None) -> Account:
+        """The caller's account; ``PermissionDenied`` when it is blocked (its sessions may predate the block)."""
+        try:
+            found = await self._down.users.get(claims.user_id, budget=self._budget(remaining))
+        except ApiError as exc:
+            raise from_api_error(exc, not_found=ACCOUNT_NOT_FOUND) from None
+        if found.blocked:
+            raise PermissionDenied(ACCOUNT_BLOCKED)
+        return found
 
     async def subscribe(self, claims: Claims, resume_after: str) -> AsyncGenerator[PushEntry, None]:
         """Missed entries after the cursor (replayed from the stream), then live ones: ordered, no gaps or

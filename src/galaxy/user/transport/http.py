@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from galaxy.common import problems
 from galaxy.common.auth import ServiceTokens
-from galaxy.common.problems import ProblemError, problem_response, read_json
+from galaxy.common.problems import problem_response, read_json
 from galaxy.user.domain.accounts import Account, PreferencesChange, ProfileChange
 from galaxy.user.domain.errors import AccountNotFound, Invalid, StoreUnavailable
 from galaxy.user.domain.service import Accounts
@@ -73,24 +73,7 @@ class UserApi:
 
 async def _body(request: Request, model: type[M]) -> M:
     """Strictly typed body (no coercion, no ``null`` for an optional field)."""
-    body = await read_json(request, model, strict=True)
-    nulls = explicit_nulls(body)
-    if nulls:
-        errors = [FieldViolation(field=path, message="must not be null") for path in nulls]
-        raise ProblemError(400, "malformed_body", "null is not a value of any field", errors)
-    return body
-
-
-def explicit_nulls(model: BaseModel, prefix: str = "") -> list[str]:
-    """Paths of the fields the client sent as ``null``."""
-    paths: list[str] = []
-    for name in sorted(model.model_fields_set):
-        value = getattr(model, name)
-        if value is None:
-            paths.append(prefix + name)
-        elif isinstance(value, BaseModel):
-            paths += explicit_nulls(value, f"{prefix}{name}.")
-    return paths
+    return await read_json(request, model, strict=True, forbid_null=True)
 
 
 def profile_change(body: AccountUpdate) -> ProfileChange:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -17,21 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 
 async def read_body(request: Request, model: type[M]) -> M:
     """``read_json`` without coercion (as the services read), and a present field is never ``null``."""
-    body = await read_json(request, model, strict=True)
-    nulls = list(_explicit_nulls(body))
-    if nulls:
-        errors = [FieldViolation(field=field, message="must not be null") for field in nulls]
-        raise ProblemError(400, "malformed_body", "unknown field or wrong type", errors)
-    return body
-
-
-def _explicit_nulls(model: BaseModel, prefix: str = "") -> Any:
-    for name in sorted(model.model_fields_set):
-        value = getattr(model, name)
-        if value is None:
-            yield f"{prefix}{name}"
-        elif isinstance(value, BaseModel):
-            yield from _explicit_nulls(value, f"{prefix}{name}.")
+    return await read_json(request, model, strict=True, forbid_null=True)
 
 
 def path_id(request: Request, name: str, pattern: str) -> str:

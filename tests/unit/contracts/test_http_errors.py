@@ -1,0 +1,98 @@
+"""The typed clients' errors: what a caller learns when the callee is down, refuses, or says why it cannot serve."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from galaxy_contracts.http import ApiError, Unavailable, UserClient, bounded
+
+PROBLEM = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "code": "upstream_unavailable"}
+
+
+def client(answer: httpx.Response | Exception) -> UserClient:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return UserClient("http://user.test", "token", transport=httpx.MockTransport(handle))
+
+
+async def failure(answer: httpx.Response | Exception) -> Unavailable:
+    async with client(answer) as users:
+        with pytest.raises(Unavailable) as caught:
+            await users.get("u_" + "0" * 32)
+    return caught.value
+
+
+def problem_response(status: int = 503, **body: Any) -> httpx.Response:
+    return httpx.Response(status, json=PROBLEM | {"status": status} | body)
+
+
+async def test_a_5xx_problem_keeps_its_status_as_reason_and_its_detail_as_cause() -> None:
+    error = await failure(problem_response(detail="the account store is unavailable; retry later"))
+
+    assert error.reason == "HTTP 503"
+    assert error.cause == "the account store is unavailable; retry later"
+    assert error.problem is not None
+    assert error.problem.code == "upstream_unavailable"
+    assert str(error) == "user unavailable: the account store is unavailable; retry later"
+
+
+async def test_a_5xx_problem_without_detail_gives_its_code() -> None:
+    assert (await failure(problem_response())).cause == "upstream_unavailable"
+
+
+@pytest.mark.parametrize(
+    "answer", [httpx.Response(502, text="<html>bad gateway</html>"), httpx.Response(500)], ids=["html", "empty"]
+)
+async def test_a_5xx_without_a_problem_body_gives_the_status(answer: httpx.Response) -> None:
+    error = await failure(answer)
+
+    assert (error.problem, error.cause) == (None, f"HTTP {answer.status_code}")
+
+
+async def test_the_callees_words_are_one_bounded_line() -> None:
+    error = await failure(problem_response(detail="down\n\x1b[31mred\x1b[0m " + "x" * 500))
+
+    assert "\n" not in error.cause
+    assert "\x1b" not in error.cause
+    assert error.cause.startswith("down")
+    assert len(error.cause) <= 200
+
+
+async def test_a_connection_failure_has_no_problem() -> None:
+    error = await failure(httpx.ConnectError("refused"))
+
+    assert (error.reason, error.problem, error.cause) == ("ConnectError", None, "ConnectError")
+
+
+async def test_a_4xx_is_an_api_error_not_unavailable() -> None:
+    async with client(problem_response(404, code="not_found")) as users:
+        with pytest.raises(ApiError):
+            await users.get("u_" + "0" * 32)
+
+
+async def test_bounded_turns_a_slow_call_into_unavailable_naming_the_budget() -> None:
+    with pytest.raises(Unavailable) as caught:
+        await bounded("user", 0.05, asyncio.Event().wait())
+
+    assert caught.value.reason == "no answer within 0.05s"
+
+
+async def test_bounded_turns_an_off_contract_answer_into_unavailable() -> None:
+    async with client(httpx.Response(200, json={"unexpected": True})) as users:
+        with pytest.raises(Unavailable) as caught:
+            await bounded("user", 2, users.get("u_" + "0" * 32))
+
+    assert caught.value.reason == "answered outside its contract"
+
+
+async def test_bounded_lets_a_refusal_through() -> None:
+    async with client(problem_response(404, code="not_found")) as users:
+        with pytest.raises(ApiError):
+            await bounded("user", 2, users.get("u_" + "0" * 32))
