@@ -70,6 +70,10 @@ check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summ
 lifecycle: $(STAMP) ## Idempotence (changed=0) and healing of a stopped program
 	$(PYTEST) tests/lab -m "lab_heal or lab_idempotence" --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)
 
+.PHONY: multihost
+multihost: $(STAMP) ## inventory/example-multihost over SSH on network-namespace hosts: up, cross-host checks, down (root)
+	$(PYTEST) tests/multihost -m multihost --junitxml=$(REPORTS)/multihost.xml $(ARGS)
+
 .PHONY: down
 down: $(STAMP) ## Tear the lab down
 	$(PLAYBOOK) playbooks/down.yml
@@ -93,3 +97,7 @@ test: ## Everything CI runs: lint, up, unit, suites, state, idempotence + heal, 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: bring-up, re-run, suites (median of 3), RSS
 	$(BIN)/python bench/lab_bench.py --runs 3
+
+.PHONY: bench-scale
+bench-scale: $(STAMP) ## Bring-up, re-run and teardown of an isolated 10-boundary copy of the lab
+	$(BIN)/python bench/lab_timing.py --boundaries 10

@@ -2,7 +2,10 @@
 
 Every figure is the median wall time of ``--runs`` runs (>= 3). Packages are
 assumed installed (the venv and Debian's redis-server): this measures the lab,
-not the network. Prints a table and writes ``reports/bench.json``.
+not the network. Prints the figures and writes ``reports/bench.json``. Run it on
+a quiet machine: it tears the lab down and brings it up again. Peak RSS is read
+from /proc, so it covers the controller's own host (the local inventory).
+``bench/lab_timing.py`` projects bring-up times to more boundaries.
 
     .venv/bin/python bench/lab_bench.py --runs 3
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -40,8 +45,12 @@ def median_of(runs: int, cmd: list[str], before: list[str] | None = None) -> flo
     return statistics.median(samples)
 
 
+def state_dir() -> Path:
+    return Path(os.environ.get("GALAXYLAB_STATE_DIR", ROOT / ".lab"))
+
+
 def manifests() -> list[dict[str, object]]:
-    return [json.loads(p.read_text()) for p in sorted((ROOT / ".lab" / "manifests").glob("*.json"))]
+    return [json.loads(p.read_text()) for p in sorted((state_dir() / "manifests").glob("*.json"))]
 
 
 def peak_rss_mib() -> dict[str, float]:
@@ -51,9 +60,8 @@ def peak_rss_mib() -> dict[str, float]:
         hosts = manifest["hosts"]
         assert isinstance(hosts, dict)
         for host in hosts.values():
-            out = subprocess.run(
-                [*host["supervisorctl"].split(), "status"], capture_output=True, text=True, check=False
-            ).stdout
+            command = [*shlex.split(host["supervisorctl"]), "status"]
+            out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
             for line in out.splitlines():
                 fields = line.split()
                 if "pid" in fields:
