@@ -1,7 +1,11 @@
-"""What every boundary suite shares: harness assertion rewriting, the ``lab`` marker, the boundary lock.
+"""What every boundary suite shares: harness assertion rewriting, the generic fixtures, the ``lab`` marker,
+the boundary lock.
 
-Each suite package (``tests/boundaries/<boundary>/``) defines a session-scoped
-``manifest`` fixture for its boundary; everything else here is generic.
+Each suite package (``tests/boundaries/<boundary>/``) declares its boundary by
+overriding the session-scoped ``boundary`` fixture in its ``conftest.py``, plus
+whatever is truly specific to it. The generic fixtures (``manifest``,
+``secrets``, ``processes``, ``redis``, ``gateway``, ``users``, ``codes``,
+``email``) come from the harness module ``tests.harness.fixtures``.
 
 Disruptive tests (``@pytest.mark.disruptive``: they stop, kill or restart a
 component) run alone within their boundary: every test holds the boundary's
@@ -24,8 +28,14 @@ import pytest
 if "tests.harness" not in sys.modules:
     pytest.register_assert_rewrite("tests.harness")
 
+from tests.harness.fixtures import boundary, codes, email, gateway, manifest, processes, redis, secrets, users
 from tests.harness.locks import BoundaryLock
 from tests.harness.manifest import Manifest, state_dir
+
+# The harness's generic fixtures, registered for the suites below this directory only. Not through
+# `pytest_plugins`: pytest refuses that outside the rootdir's conftest (`pytest tests` would stop with an
+# error), and from the rootdir's conftest it would put `redis`, `email`, ... in front of tests/unit too.
+__all__ = ["boundary", "codes", "email", "gateway", "manifest", "processes", "redis", "secrets", "users"]
 
 BOUNDARIES_DIR = Path(__file__).resolve().parent
 DISRUPTIVE = "disruptive"
@@ -60,8 +70,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def boundary_lock(request: pytest.FixtureRequest) -> Iterator[None]:
     """Shared hold of the boundary for an ordinary test, exclusive for a disruptive one."""
+    check_declared_boundary(request)
     manifest: Manifest = request.getfixturevalue("manifest")  # skips (or fails under CI) without a lab
     lock = BoundaryLock(state_dir() / "locks", manifest.boundary)
     disruptive = request.node.get_closest_marker(DISRUPTIVE) is not None
     with lock.exclusive() if disruptive else lock.shared():
         yield
+
+
+def check_declared_boundary(request: pytest.FixtureRequest) -> None:
+    """A suite's ``boundary`` fixture names its own package: a copied conftest must not test another boundary."""
+    package = boundary_of(request.node.path)
+    declared: str = request.getfixturevalue("boundary")
+    if package is not None and declared != package:
+        pytest.fail(
+            f"tests/boundaries/{package}/conftest.py declares boundary {declared!r}; "
+            f"its `boundary` fixture must return {package!r}",
+            pytrace=False,
+        )

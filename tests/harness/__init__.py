@@ -9,4 +9,8 @@
 - ``locks``: the per-boundary lock that lets disruptive tests run alone
 - ``rpc``: gRPC failures as a client sees them (status, BadRequest field violations)
 - ``stubs``: the stubs' control API; ``login_codes``: login codes recorded by the mail stub
+- ``login``: the public login flow through the gateway, with the code from any ``LoginCodes``
+- ``intents``: the one intent of a type for a user on ``notification:intents``
+- ``fixtures``: the suites' generic fixtures (``manifest``, ``secrets``, ``processes``, ``redis``,
+  ``gateway``, ``users``, ``codes``, ``email``), driven by each suite's ``boundary`` fixture
 """

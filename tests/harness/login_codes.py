@@ -9,6 +9,9 @@ challenge started for it; suites use a unique address per test
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
 from tests.harness.stubs import StubControl, StubDelivery
 from tests.harness.waits import eventually_async
 
@@ -16,8 +19,34 @@ TEMPLATE = "auth.login_code"
 CODE_PARAM = "code"
 MAIL_TIMEOUT = 5.0
 
+T = TypeVar("T")
+
+
+class LoginCodes(Protocol):
+    """Where a suite reads the login codes mailed to an address (the mail stub, an SMTP sink, ...)."""
+
+    async def count(self, email: str) -> int:
+        """How many codes have been mailed to ``email`` so far."""
+        ...
+
+    async def nth(self, email: str, index: int) -> str:
+        """The ``index``-th (0-based) code mailed to ``email``, waiting for it with a deadline."""
+        ...
+
+
+async def with_code(codes: LoginCodes, email: str, start: Callable[[], Awaitable[T]]) -> tuple[T, str]:
+    """``start()`` (one new challenge for ``email``) and the code mailed for that challenge.
+
+    One challenge at a time per address: the n-th code mailed belongs to the n-th challenge.
+    """
+    mailed_before = await codes.count(email)
+    started = await start()
+    return started, await codes.nth(email, mailed_before)
+
 
 class MailStubCodes:
+    """:class:`LoginCodes` recorded by the mail stub."""
+
     def __init__(self, mail_stub: StubControl) -> None:
         self._stub = mail_stub
 

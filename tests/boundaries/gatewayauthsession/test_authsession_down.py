@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from galaxy_contracts.gateway import GatewayClient
-from tests.boundaries.gatewayauthsession.flows import log_in, start_login
+from tests.harness.login import log_in, start_login
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.processes import ProcessControl
 from tests.harness.rpc import failure

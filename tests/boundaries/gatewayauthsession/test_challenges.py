@@ -9,8 +9,9 @@ import grpc
 import pytest
 
 from galaxy_contracts.gateway import GatewayClient
-from tests.boundaries.gatewayauthsession.flows import start_login, wrong
+from tests.boundaries.gatewayauthsession.flows import wrong
 from tests.harness.keys import unique_challenge_id
+from tests.harness.login import start_login
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.rpc import failure, field_violations, names_field
 from tests.harness.waits import until_async

@@ -11,9 +11,9 @@ import pytest
 from galaxy_contracts import tokens
 from galaxy_contracts.gateway import GatewayClient, pb
 from galaxy_contracts.models import CHALLENGE_ID_PATTERN, SESSION_ID_PATTERN, USER_ID_PATTERN
-from tests.boundaries.gatewayauthsession.flows import log_in, start_login
 from tests.harness import secrets as lab_secrets
 from tests.harness.keys import unique_email
+from tests.harness.login import log_in, start_login
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.rpc import failure, field_violations, names_field
 

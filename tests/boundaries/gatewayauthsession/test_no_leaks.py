@@ -8,8 +8,9 @@ import grpc
 import pytest
 
 from galaxy_contracts.gateway import GatewayClient
-from tests.boundaries.gatewayauthsession.flows import start_login, wrong
+from tests.boundaries.gatewayauthsession.flows import wrong
 from tests.harness import logs
+from tests.harness.login import start_login
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.manifest import Manifest
 from tests.harness.waits import eventually_async

@@ -7,7 +7,7 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys
 from galaxy_contracts.gateway import GatewayClient
-from tests.boundaries.gatewayauthsession.flows import log_in
+from tests.harness.login import log_in
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.rpc import failure
 from tests.harness.waits import eventually_async

@@ -7,7 +7,9 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.gateway import GatewayClient, pb
-from tests.boundaries.gatewayauthsessionuser.flows import Registered, log_in, the_welcome_intent
+from tests.boundaries.gatewayauthsessionuser.flows import Registered
+from tests.harness.intents import WELCOME, the_intent
+from tests.harness.login import log_in
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.rpc import failure
 from tests.harness.waits import eventually_async
@@ -23,7 +25,7 @@ async def test_first_login_of_a_fresh_email_registers_a_new_account(registered: 
 async def test_registration_writes_one_schema_valid_welcome_intent(
     registered: Registered, redis: aioredis.Redis
 ) -> None:
-    intent = await the_welcome_intent(redis, registered.session.user_id)
+    intent = await the_intent(redis, WELCOME, registered.user_id)
 
     streams.validate(redis_keys.NOTIFICATION_INTENTS, intent)
 
@@ -66,11 +68,11 @@ async def test_second_login_sees_the_updated_account(
 async def test_second_login_writes_no_second_welcome_intent(
     gateway: GatewayClient, codes: MailStubCodes, registered: Registered, redis: aioredis.Redis
 ) -> None:
-    await the_welcome_intent(redis, registered.session.user_id)
+    await the_intent(redis, WELCOME, registered.user_id)
 
     await log_in(gateway, codes, registered.email)
 
-    await the_welcome_intent(redis, registered.session.user_id)
+    await the_intent(redis, WELCOME, registered.user_id)
 
 
 async def test_logout_revokes_the_token(gateway: GatewayClient, registered: Registered) -> None:

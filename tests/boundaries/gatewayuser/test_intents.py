@@ -10,16 +10,7 @@ import redis.asyncio as aioredis
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.gateway import GatewayClient, pb
 from tests.boundaries.gatewayuser.sessions import User
-from tests.harness import redis as lab_redis
-
-UPDATED = "account.updated"
-INTENT_TIMEOUT = 5.0
-
-
-async def one_updated_intent(redis: aioredis.Redis, user_id: str) -> dict[str, str]:
-    stream = redis_keys.NOTIFICATION_INTENTS
-    entry = await lab_redis.only_entry(redis, stream, within=INTENT_TIMEOUT, type=UPDATED, user_id=user_id)
-    return entry.fields
+from tests.harness.intents import UPDATED, the_intent
 
 
 def changed_fields(intent: dict[str, str]) -> set[str]:
@@ -46,7 +37,7 @@ async def test_change_emits_one_schema_valid_intent(
 ) -> None:
     await gateway.update_my_account(user.token, change, paths)
 
-    intent = await one_updated_intent(redis, user.user_id)
+    intent = await the_intent(redis, UPDATED, user.user_id)
 
     streams.validate(redis_keys.NOTIFICATION_INTENTS, intent)
     assert intent["producer"] == "user"
@@ -58,7 +49,7 @@ async def test_intent_names_the_changed_field(
 ) -> None:
     await gateway.update_my_account(user.token, change, paths)
 
-    intent = await one_updated_intent(redis, user.user_id)
+    intent = await the_intent(redis, UPDATED, user.user_id)
 
     assert any(name == field or name.startswith(f"{field}.") for name in changed_fields(intent)), intent["params"]
 
@@ -71,6 +62,6 @@ async def test_update_that_changes_nothing_emits_no_intent(
     # A real change afterwards: once its intent is there, an intent for the no-op would be too.
     await gateway.update_my_account(user.token, pb.Account(display_name="Marker Change"), ["display_name"])
 
-    intent = await one_updated_intent(redis, user.user_id)
+    intent = await the_intent(redis, UPDATED, user.user_id)
 
     assert "locale" not in changed_fields(intent)
