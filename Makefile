@@ -89,9 +89,9 @@ lab: up check ## Main job: venv, bring the lab up, run every boundary check, lea
 # Bring-up comes before the unit tests because it installs Debian's redis-server, which the
 # harness's process-control tests drive; on a fresh machine they would otherwise skip. The
 # state checks run after the suites: programs still running, no secret in logs after real traffic.
-test: ## Everything CI runs: lint, up, unit, suites, state, idempotence + heal, teardown + leaves-nothing
+test: ## Everything CI runs: lint, up, unit, suites, state, idempotence + heal, multi-host, teardown + leaves-nothing
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory up unit check state lifecycle || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory up unit check state lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
 	$(MAKE) --no-print-directory leaves-nothing
 
 .PHONY: bench

@@ -29,6 +29,13 @@ def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, di
     return hosts
 
 
+def select_boundaries(
+    boundaries: Sequence[Mapping[str, Any]], names: Sequence[str] | None = None, port_offset: int = 0
+) -> list[dict[str, Any]]:
+    """The boundaries the inventory selects (``galaxylab_boundary_names``), moved by ``galaxylab_port_offset``."""
+    return plan.select_boundaries(boundaries, names, int(port_offset))
+
+
 def boundary_hosts(
     boundaries: Sequence[Mapping[str, Any]],
     default_host: str,
@@ -108,6 +115,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "galaxylab_lab_hosts": lab_hosts,
+            "galaxylab_select_boundaries": select_boundaries,
             "galaxylab_boundary_hosts": boundary_hosts,
             "galaxylab_plan": lab_plan,
             "galaxylab_secrets_argv": secrets_argv,

@@ -8,6 +8,7 @@ offsets, the layout under ``galaxylab_root`` and the manifest shape.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 import shlex
@@ -208,6 +209,28 @@ def _check_port_ranges(boundaries: list[Boundary]) -> None:
                 f"boundaries {low.name} and {high.name}: port ranges overlap "
                 f"(port_base {low.port_base} and {high.port_base}, each needs {PORT_SPAN} ports)"
             )
+
+
+def select_boundaries(
+    data: Sequence[Mapping[str, Any]], names: Sequence[str] | None = None, port_offset: int = 0
+) -> list[Json]:
+    """The boundaries an inventory runs: those named (all when ``names`` is empty), ports moved by ``port_offset``.
+
+    Lets an inventory run a subset of the one boundary table (``galaxylab_boundary_names``) on ports
+    that do not collide with another lab on the same machine (``galaxylab_port_offset``).
+    """
+    if isinstance(port_offset, bool) or not isinstance(port_offset, int):
+        raise PlanError(f"port offset {port_offset!r} must be an integer")
+    known = [str(item.get("name")) for item in data]
+    wanted = list(names or ())
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise PlanError(f"unknown boundaries {', '.join(unknown)} selected (known: {', '.join(known)})")
+    selected = [dict(item) for item in data if not wanted or item.get("name") in wanted]
+    for item in selected:
+        if port_offset and isinstance(item.get("port_base"), int):
+            item["port_base"] += port_offset
+    return selected
 
 
 def parse_hosts(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Host]:
@@ -447,6 +470,9 @@ def _redis(res: _Resolved, host: Host) -> Json:
         "boundary": name,
         "mode": res.boundary.redis,
         "bind": host.address,
+        # Protected mode answers only loopback clients; on a host's own address the boundary's services
+        # on the other hosts must reach it (the services take no Redis password: no secret in a URL).
+        "protected_mode": "yes" if _is_loopback(host.address) else "no",
         "port": res.boundary.port_base,
         "conf": host.path("etc", name, "redis.conf"),
         # Ephemeral Redis never writes (no save points, no AOF); its dir is only where it would.
@@ -454,6 +480,13 @@ def _redis(res: _Resolved, host: Host) -> Json:
         "program": f"{name}-{REDIS}",
         "log": host.path("log", name, f"{REDIS}.log"),
     }
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
 
 
 def _program(

@@ -62,3 +62,9 @@ def test_lab_hosts_reads_the_galaxylab_host_vars(filters: ModuleType) -> None:
     assert filters.lab_hosts(hostvars, ["h"]) == {
         "h": {"address": "10.0.0.1", "root": "/r", "testinfra": "ssh://h", "owner": "root", "group": "root"}
     }
+
+
+def test_select_boundaries_takes_the_inventory_values(filters: ModuleType) -> None:
+    data = [{"name": "a", "port_base": 21100}, {"name": "b", "port_base": 21200}]
+    assert filters.select_boundaries(data, ["b"], "1000") == [{"name": "b", "port_base": 22200}]
+    assert filters.select_boundaries(data, [], 0) == data

@@ -130,6 +130,14 @@ def test_redis_is_ephemeral_or_durable_as_the_data_says() -> None:
     ]["directories"]
 
 
+def test_redis_keeps_protected_mode_on_loopback_only() -> None:
+    local = build([BOUNDARIES[0]])["slices"][0]["redis"]
+    spread = build([BOUNDARIES[0]], hosts=TWO_HOSTS, default_host="alpha")["slices"][0]["redis"]
+    assert (local["bind"], local["protected_mode"]) == ("127.0.0.1", "yes")
+    # Services on the other hosts connect to the host's own address, which protected mode refuses.
+    assert (spread["bind"], spread["protected_mode"]) == ("10.0.0.1", "no")
+
+
 def test_manifest_has_the_documented_shape() -> None:
     manifest = build()["manifests"]["gatewayauthsession"]
     assert manifest["boundary"] == "gatewayauthsession"
@@ -252,6 +260,30 @@ def test_placement_on_an_unknown_host_is_refused() -> None:
 def test_a_host_without_address_is_refused() -> None:
     with pytest.raises(plan.PlanError, match="missing address"):
         plan.parse_hosts({"h": {"root": "/opt/galaxylab", "testinfra": "local://"}})
+
+
+def test_an_inventory_selects_boundaries_and_moves_their_ports() -> None:
+    selected = plan.select_boundaries(BOUNDARIES, ["gatewayuser", "gatewayauthsessionuser"], 1000)
+    moved = [(b["name"], b["port_base"]) for b in selected]
+    assert moved == [("gatewayuser", 22500), ("gatewayauthsessionuser", 22600)]
+    assert BOUNDARIES[2]["port_base"] == 21500, "the data itself is left alone"
+    ports = build(selected)["manifests"]["gatewayuser"]["components"]["gateway"]
+    assert (ports["port"], ports["admin_url"]) == (22510, "http://127.0.0.1:22511")
+
+
+def test_no_selection_is_every_boundary_unchanged() -> None:
+    assert plan.select_boundaries(BOUNDARIES) == BOUNDARIES
+    assert plan.select_boundaries(BOUNDARIES, [], 0) == BOUNDARIES
+
+
+def test_selecting_an_unknown_boundary_is_refused() -> None:
+    with pytest.raises(plan.PlanError, match="unknown boundaries gatewaymail selected"):
+        plan.select_boundaries(BOUNDARIES, ["gatewaymail"])
+
+
+def test_a_port_offset_must_be_an_integer() -> None:
+    with pytest.raises(plan.PlanError, match="port offset"):
+        plan.select_boundaries(BOUNDARIES, [], "1000")  # type: ignore[arg-type]
 
 
 def test_a_boundary_without_kid_is_refused() -> None:

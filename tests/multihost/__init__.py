@@ -1,0 +1,1 @@
+"""One boundary spread over hosts made of network namespaces with their own sshd (inventory/example-multihost)."""

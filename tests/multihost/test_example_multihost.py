@@ -1,0 +1,207 @@
+"""inventory/example-multihost brought up over SSH on namespace hosts, used across hosts, torn down.
+
+In order (one session, no xdist): every component runs under its placed host's supervisord and
+listens on that host's address; the manifest says so; a login through the gateway crosses the
+hosts; a remote component is stopped and started through the harness over SSH; a second
+bring-up changes nothing; teardown leaves nothing on any host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+
+from galaxy_contracts.gateway import GatewayClient
+from tests.harness import secrets as lab_secrets
+from tests.harness.keys import unique_email
+from tests.harness.login_codes import MailStubCodes
+from tests.harness.processes import DOWN_STATES, ProcessControl
+from tests.harness.rpc import failure
+from tests.harness.stubs import StubControl
+from tests.multihost.conftest import MultihostLab, boundary_data, components, example, placed_host
+
+pytestmark = pytest.mark.multihost
+
+REDIS = "redis"
+CONTROLLER_PLAY = "Plan the lab on the controller"  # the first play of playbooks/up.yml
+HOSTS = list(example()["hosts"])
+
+
+def placed(component: str) -> str:
+    return f"{component}@{placed_host(component)}"
+
+
+def entry(manifest: dict[str, Any], component: str) -> dict[str, Any]:
+    found: dict[str, Any] = manifest[REDIS] if component == REDIS else manifest["components"][component]
+    return found
+
+
+def ports(manifest: dict[str, Any], component: str) -> list[int]:
+    found = entry(manifest, component)
+    if component == REDIS:
+        return [found["port"]]
+    return [found["port"], int(found["admin_url"].rsplit(":", 1)[1])]
+
+
+def is_listening(host: Any, address: str, port: int) -> bool:
+    """IPv4, or IPv4-mapped IPv6 (gRPC listens on a dual-stack socket bound to ::ffff:<address>)."""
+    return bool(
+        host.socket(f"tcp://{address}:{port}").is_listening
+        or host.socket(f"tcp://::ffff:{address}:{port}").is_listening
+    )
+
+
+async def log_in(lab: MultihostLab, email: str) -> Any:
+    """StartLogin at the gateway, the code from the mail stub's control API, ConfirmLogin."""
+    manifest = lab.manifest()
+    lab_token = lab_secrets.read(manifest).service_token("lab")
+    async with (
+        GatewayClient(manifest.endpoint("gateway")) as gateway,
+        StubControl(manifest.url("mail-stub"), lab_token) as stub,
+    ):
+        codes = MailStubCodes(stub)
+        mailed_before = await codes.count(email)
+        started = await gateway.start_login(email)
+        code = await codes.nth(email, mailed_before)
+        session = await gateway.confirm_login(started.challenge_id, code)
+        account = await gateway.get_my_account(session.session_token)
+        deliveries = await codes.deliveries(email)
+    return session, account, deliveries
+
+
+# --- placement -----------------------------------------------------------------------------------
+
+
+def test_bring_up_ran_on_the_example_hosts_only(lab: MultihostLab) -> None:
+    slices = {f"{host}~{boundary_data()['name']}" for host in HOSTS}
+    assert set(lab.bring_up.stats) == {"localhost", *HOSTS, *slices}
+    # localhost is only the controller (planning), never a lab host: this machine's own lab is not touched.
+    controller_plays = {task.play for task in lab.bring_up.tasks if task.host == "localhost"}
+    assert controller_plays == {CONTROLLER_PLAY}
+
+
+@pytest.mark.parametrize("component", components(), ids=placed)
+def test_the_component_runs_under_its_hosts_supervisord_and_no_other(lab: MultihostLab, component: str) -> None:
+    program = f"{boundary_data()['name']}-{component}"
+    states = {host: lab.supervisor_states(host) for host in HOSTS}
+    assert states[placed_host(component)].get(program) == "RUNNING", states[placed_host(component)]
+    elsewhere = [host for host in HOSTS if host != placed_host(component) and program in states[host]]
+    assert not elsewhere, f"{program} is also configured on {elsewhere}"
+
+
+@pytest.mark.parametrize("component", components(), ids=placed)
+def test_the_component_listens_on_its_hosts_address(lab: MultihostLab, component: str) -> None:
+    manifest = lab.manifest_json()
+    host = placed_host(component)
+    address = lab.hosts.host(host).address
+    assert entry(manifest, component)["address"] == address
+    seen_from = lab.testinfra(host)  # ss inside that host's namespace, over SSH
+    missing = [port for port in ports(manifest, component) if not is_listening(seen_from, address, port)]
+    assert not missing, f"{component} on {host}: nothing on {address}:{missing}"
+
+
+def test_the_manifest_records_each_components_host_and_address(lab: MultihostLab) -> None:
+    manifest = lab.manifest_json()
+    recorded = {c: (entry(manifest, c)["host"], entry(manifest, c)["address"]) for c in components()}
+    expected = {c: (placed_host(c), lab.hosts.host(placed_host(c)).address) for c in components()}
+    assert recorded == expected
+    assert manifest["port_base"] == boundary_data()["port_base"] + example()["galaxylab_port_offset"]
+    assert sorted(manifest["hosts"]) == sorted(HOSTS)
+    for name, host in manifest["hosts"].items():
+        ssh = lab.hosts.host(name)
+        assert host["testinfra"].startswith(f"ssh://root@{ssh.address}:{ssh.ssh_port}?"), host["testinfra"]
+        assert host["root"] == ssh.root
+
+
+def test_the_wiring_points_each_caller_at_the_other_hosts(lab: MultihostLab) -> None:
+    manifest = lab.manifest_json()
+    gateway = manifest["components"]["gateway"]["settings"]
+    authsession = manifest["components"]["authsession"]["settings"]
+    assert gateway["AUTHSESSION_URL"] == manifest["components"]["authsession"]["url"]
+    assert gateway["USER_URL"] == authsession["USER_URL"] == manifest["components"]["user"]["url"]
+    assert authsession["MAIL_URL"] == manifest["components"]["mail-stub"]["url"]
+    assert gateway["REDIS_URL"] == authsession["REDIS_URL"] == manifest[REDIS]["url"]
+
+
+# --- across hosts ----------------------------------------------------------------------------------
+
+
+async def test_a_login_through_the_gateway_reaches_authsession_and_user_on_their_hosts(lab: MultihostLab) -> None:
+    email = unique_email("multihost")
+
+    session, account, deliveries = await log_in(lab, email)
+
+    assert session.new_account  # authsession (lab-a) resolved a new account at user (lab-c)
+    assert (account.user_id, account.email) == (session.user_id, email)  # gateway (lab-b) -> user (lab-c)
+    assert [d.caller for d in deliveries] == ["authsession"]  # authsession (lab-a) -> mail stub (lab-c)
+
+
+async def test_a_component_on_a_remote_host_is_stopped_and_started_over_ssh(lab: MultihostLab) -> None:
+    manifest = lab.manifest()
+    control = ProcessControl(manifest)
+    email = unique_email("multihost-down")
+
+    with control.stopped("authsession"):
+        assert control.state("authsession") in DOWN_STATES
+        assert lab.supervisor_states(placed_host("authsession"))[manifest.component("authsession").program] in (
+            DOWN_STATES
+        )
+        async with GatewayClient(manifest.endpoint("gateway")) as gateway:
+            error = await failure(gateway.start_login(email))
+        assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
+
+    assert control.state("authsession") == "RUNNING"
+    session, _, _ = await log_in(lab, email)
+    assert session.new_account
+
+
+def test_bring_up_again_changes_nothing(lab: MultihostLab) -> None:
+    report = lab.playbook("playbooks/up.yml")
+
+    assert report.returncode == 0, report.output[-3000:]
+    assert not report.changed, [task.describe() for task in report.changed]
+
+
+# --- teardown (last) -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def torn_down(lab: MultihostLab) -> dict[str, Any]:
+    before = lab.manifest_json()
+    report = lab.playbook("playbooks/down.yml")
+    lab.torn_down = True
+    return {"manifest": before, "report": report}
+
+
+def test_teardown_succeeds(torn_down: dict[str, Any]) -> None:
+    assert torn_down["report"].returncode == 0, torn_down["report"].output[-3000:]
+
+
+@pytest.mark.parametrize("component", components(), ids=placed)
+def test_no_port_of_the_component_is_left_listening(
+    lab: MultihostLab, torn_down: dict[str, Any], component: str
+) -> None:
+    manifest = torn_down["manifest"]
+    address = entry(manifest, component)["address"]
+    host = lab.testinfra(placed_host(component))
+    assert not [port for port in ports(manifest, component) if is_listening(host, address, port)]
+
+
+@pytest.mark.parametrize("host_name", HOSTS)
+def test_nothing_of_the_lab_is_left_on_the_host(lab: MultihostLab, torn_down: dict[str, Any], host_name: str) -> None:
+    root = torn_down["manifest"]["hosts"][host_name]["root"]
+    host = lab.testinfra(host_name)
+    assert not host.file(root).exists, f"{host_name}:{root} still exists"
+    processes = host.run("ps -eww -o pid=,args=").stdout.splitlines()
+    assert not [line for line in processes if root + "/" in line]
+    cwds = host.run("find /proc -maxdepth 2 -name cwd -printf '%l\\n'").stdout.splitlines()
+    assert not [cwd for cwd in cwds if cwd == root or cwd.startswith(root + "/")]
+    # The namespace is the host's network: only its sshd (and our SSH sessions) may still run there.
+    assert set(lab.hosts.leftover_processes(host_name).values()) <= {"sshd"}
+
+
+def test_the_controller_forgot_the_lab(lab: MultihostLab, torn_down: dict[str, Any]) -> None:
+    assert not (lab.state_dir / "manifests").exists()
+    assert not (lab.state_dir / "secrets").exists()
