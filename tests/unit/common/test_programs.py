@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from galaxy_contracts.tokens import public_pem
+from tests.harness.waits import eventually
 from tests.unit.common.ports import closed_port
 
 DEADLINE_SECONDS = 20.0
@@ -171,17 +171,13 @@ def test_a_signing_key_that_is_not_a_key_is_one_line_without_its_content(tmp_pat
 
 def healthz(admin_port: int, process: subprocess.Popen[str]) -> dict[str, str]:
     """The /healthz checks, polled until the admin port answers."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while True:
+
+    def fetch() -> dict[str, str]:
         assert process.poll() is None, process.communicate()[0]
-        try:
-            checks: dict[str, str] = httpx.get(f"http://127.0.0.1:{admin_port}/healthz", timeout=2).json()["checks"]
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-            continue
+        checks: dict[str, str] = httpx.get(f"http://127.0.0.1:{admin_port}/healthz", timeout=2).json()["checks"]
         return checks
+
+    return eventually(fetch, within=DEADLINE_SECONDS, what="the admin port", retry_on=httpx.TransportError)
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)

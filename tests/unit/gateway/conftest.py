@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from galaxy.gateway.settings import GatewaySettings
 from galaxy_contracts.gateway import bearer, pb, pb_grpc
 from galaxy_contracts.http import AuthSessionClient, UserClient
 from galaxy_contracts.tokens import public_keys_from_pem, public_pem, sign
+from tests.harness.waits import until_async
 from tests.unit.gateway.fakes import AUDIENCE, FakeAuthSession, FakeUsers
 
 GATEWAY_TOKEN = "gateway-service-token"
@@ -28,16 +27,12 @@ KID = "k1"
 
 async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 5.0, what: str = "condition") -> None:
     """Poll ``check`` until true, failing after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
+
+    async def probe() -> bool:
         result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+        return bool(await result) if isinstance(result, Awaitable) else bool(result)
+
+    await until_async(probe, within=within, what=what, interval=0.01)
 
 
 @dataclass

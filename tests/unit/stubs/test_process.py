@@ -10,8 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -20,17 +19,17 @@ import pytest
 from galaxy.common.serve import uvicorn_server
 from galaxy_contracts.http import Unavailable, UserClient
 from galaxylab.stubs.main import build_admin, build_app
+from tests.harness.waits import eventually, until_async
 from tests.unit.stubs.conftest import TOKENS
 
 DEADLINE_SECONDS = 10.0
 
 
-async def _until(probe: object, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not probe():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {DEADLINE_SECONDS}s")
-        await asyncio.sleep(0.01)
+async def _until(probe: Callable[[], object], what: str) -> None:
+    async def check() -> object:
+        return probe()
+
+    await until_async(check, within=DEADLINE_SECONDS, what=what, interval=0.01)
 
 
 @pytest.fixture
@@ -154,16 +153,11 @@ def test_galaxylab_stub_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -
 
 
 def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
+    def ready() -> None:
         assert process.poll() is None, "the stub exited early"
-        try:
-            if httpx.get(url, timeout=0.5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"{url} not ready within {DEADLINE_SECONDS}s")
+        assert httpx.get(url, timeout=0.5).status_code == 200, f"{url} not ready"
+
+    eventually(ready, within=DEADLINE_SECONDS, what=url, retry_on=(AssertionError, httpx.TransportError))
 
 
 @pytest.mark.parametrize(
