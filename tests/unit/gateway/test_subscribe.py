@@ -233,6 +233,18 @@ async def test_a_stream_ends_unauthenticated_once_its_session_is_revoked(lab: La
     await until_open(lab, 0)
 
 
+async def test_an_idle_stream_ends_unauthenticated_once_its_session_is_revoked(lab: Lab, subscribe: Any) -> None:
+    ada = await lab.login()
+    stream = subscribe(ada)
+    await until_open(lab, 1)
+    await lab.redis.delete(redis_keys.session(ada["session_id"]))
+
+    # No event is pushed: the gateway re-checks the session while the stream waits.
+    error = await asyncio.wait_for(stream.error(), timeout=5)
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    await until_open(lab, 0)
+
+
 async def test_a_cancelled_stream_is_unregistered(lab: Lab, subscribe: Any) -> None:
     ada = await lab.login()
     stream = subscribe(ada)

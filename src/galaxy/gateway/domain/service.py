@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Sequence
@@ -22,6 +23,8 @@ from galaxy_contracts.tokens import Claims
 log = logging.getLogger(__name__)
 CHALLENGE_NOT_FOUND = "login challenge not found: unknown, already used or expired; start a new login"
 ACCOUNT_NOT_FOUND = "the account of this session no longer exists"
+# How often an open Subscribe stream with nothing to deliver re-checks its session.
+SESSION_RECHECK_SECONDS = 1.0
 REPLAY_PAGE = 500
 
 
@@ -109,7 +112,12 @@ class Gateway:
                         yield entry
                         last = entry.event_id
             while True:
-                entry = await subscription.next()
+                try:
+                    entry = await asyncio.wait_for(subscription.next(), SESSION_RECHECK_SECONDS)
+                except TimeoutError:
+                    # An idle stream must not outlive a logout or an expiry either.
+                    await self._auth.ensure_active(claims, budget=self._timeout)
+                    continue
                 if last is not None and entry.event_id <= last:
                     continue
                 await self._auth.ensure_active(claims, budget=self._timeout)
