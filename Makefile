@@ -54,8 +54,9 @@ unit: $(STAMP) ## In-process tests of services, contracts and lab programs
 	$(PYTEST) tests/unit -n 2 --junitxml=$(REPORTS)/unit.xml $(ARGS)
 
 .PHONY: up
-up: $(STAMP) ## Provision the lab on the inventory's hosts (default: localhost)
-	$(PLAYBOOK) playbooks/up.yml
+up: $(STAMP) ## Provision the lab on the inventory's hosts (default: localhost); output kept in reports/up.log
+	mkdir -p $(REPORTS)
+	$(PLAYBOOK) playbooks/up.yml | tee $(REPORTS)/up.log
 
 .PHONY: state
 state: $(STAMP) ## testinfra checks of the provisioned hosts

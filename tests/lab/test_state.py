@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,6 +147,18 @@ def test_no_secret_appears_in_any_log_config_or_process_list(boundary: str) -> N
         if value in text
     ]
     assert not leaks, f"secrets of {boundary} found in: {sorted(set(leaks))}"
+
+
+# `make up` keeps the output of the first bring-up, the one that generates and copies the secrets.
+BRING_UP_OUTPUT = Path(__file__).resolve().parents[2] / "reports" / "up.log"
+
+
+@pytest.mark.skipif(not BRING_UP_OUTPUT.exists(), reason="no bring-up output kept (bring up with `make up`)")
+@pytest.mark.parametrize("boundary", [m["boundary"] for m in manifests()])
+def test_no_secret_appears_in_the_bring_up_output(boundary: str) -> None:
+    output = BRING_UP_OUTPUT.read_text()
+    leaked = sum(value in output for value in secret_values(boundary))
+    assert not leaked, f"{leaked} secret(s) of {boundary} printed by bring-up ({BRING_UP_OUTPUT})"
 
 
 @pytest.mark.parametrize("program", programs(), ids=program_id)
