@@ -14,7 +14,6 @@ import argparse
 import itertools
 import json
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -37,21 +36,6 @@ def boundaries(count: int, shift: int) -> list[dict[str, Any]]:
         copy["port_base"] = 20000 + shift + 100 * index
         result.append(copy)
     return result
-
-
-SNAPSHOT = ("src", "pyproject.toml", "README.md", "requirements", "playbooks", "roles", "inventory", "ansible.cfg")
-
-
-def snapshot(into: Path) -> Path:
-    """A frozen copy of what the lab is built and run from, so edits made meanwhile change nothing."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in SNAPSHOT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, into / name)
-    return into
 
 
 def run(label: str, playbook: str, args: list[str], project: Path) -> dict[str, Any]:
@@ -78,7 +62,7 @@ def main() -> int:
         data = Path(scratch) / "boundaries.yml"
         data.write_text(yaml.safe_dump({"galaxylab_boundaries": boundaries(args.boundaries, args.port_shift)}))
         os.environ["GALAXYLAB_STATE_DIR"] = str(Path(scratch) / "state")
-        project = snapshot(Path(scratch) / "project")
+        project = idempotence.snapshot(REPO, Path(scratch) / "project")
         # The wheelhouse cache of the real tree is reused: this measures the lab, not downloads.
         extra = [
             "-e",

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,22 @@ def ansible_playbook() -> str:
 def extra_args() -> list[str]:
     """``GALAXYLAB_PLAYBOOK_ARGS``: ansible-playbook arguments every lab run gets (e.g. another inventory)."""
     return shlex.split(os.environ.get("GALAXYLAB_PLAYBOOK_ARGS", ""))
+
+
+# What the lab is built and run from: a copy of these is a self-contained project.
+SNAPSHOT = ("src", "pyproject.toml", "README.md", "requirements", "playbooks", "roles", "inventory", "ansible.cfg")
+
+
+def snapshot(project: Path, into: Path) -> Path:
+    """A frozen copy of ``project``'s lab sources in ``into``, so edits made meanwhile change nothing."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in SNAPSHOT:
+        source = project / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, into / name)
+    return into
 
 
 def run_playbook(

@@ -40,7 +40,6 @@ EXAMPLE = REPO / "inventory" / "example-multihost"
 # One directory per run below this, one galaxylab_root per host below that.
 ROOTS_PARENT = Path("/opt/galaxylab-mh")
 # What the lab is built and run from, copied once per session.
-SNAPSHOT = ("src", "pyproject.toml", "README.md", "requirements", "playbooks", "roles", "inventory", "ansible.cfg")
 # The hosts share this machine's filesystem: these must be installed here, not by the hosts.
 NEEDED = ("/usr/sbin/sshd", "/usr/bin/redis-server")
 PACKAGES_PLAYBOOK = """\
@@ -186,18 +185,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
-def snapshot(into: Path) -> Path:
-    """A frozen copy of what the lab is built and run from."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in SNAPSHOT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, into / name)
-    return into
-
-
 def ensure_packages(scratch: Path) -> None:
     if all(Path(path).exists() for path in NEEDED):
         return
@@ -247,7 +234,7 @@ def netns_hosts(own_environment: pytest.MonkeyPatch, tmp_path_factory: pytest.Te
 
 @pytest.fixture(scope="session")
 def lab(netns_hosts: NetnsLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultihostLab]:
-    project = snapshot(tmp_path_factory.mktemp("project"))
+    project = idempotence.snapshot(REPO, tmp_path_factory.mktemp("project"))
     example_dir = project / EXAMPLE.relative_to(REPO)
     inventory = write_inventory(netns_hosts, example_dir, netns_hosts.run_dir / "inventory")
     state_dir = netns_hosts.run_dir / "state"

@@ -67,3 +67,16 @@ def test_a_change_behind_a_symlinked_folder_changes_the_id(project: Path) -> Non
     before = artifact.content_id(project)
     (project / "contracts" / "catalog.yaml").write_text("types: {a: {}}\n")
     assert artifact.content_id(project) != before
+
+
+def test_a_snapshot_is_a_frozen_copy_without_build_by_products(project: Path, tmp_path: Path) -> None:
+    from galaxylab import idempotence
+
+    (project / "src" / "pkg" / "__pycache__").mkdir()
+    (project / "src" / "pkg" / "__pycache__" / "m.pyc").write_text("noise")
+    copy = idempotence.snapshot(project, tmp_path / "copy")
+    (project / "src" / "pkg" / "__init__.py").write_text("x = 2\n")
+
+    assert (copy / "src" / "pkg" / "__init__.py").read_text() == "x = 1\n"
+    assert (copy / "requirements" / "runtime.lock").exists()
+    assert not (copy / "src" / "pkg" / "__pycache__").exists()
