@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from galaxylab.manifest import Manifest, load_all, manifests_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,22 +46,16 @@ def median_of(runs: int, cmd: list[str], before: list[str] | None = None) -> flo
     return statistics.median(samples)
 
 
-def state_dir() -> Path:
-    return Path(os.environ.get("GALAXYLAB_STATE_DIR", ROOT / ".lab"))
-
-
-def manifests() -> list[dict[str, object]]:
-    return [json.loads(p.read_text()) for p in sorted((state_dir() / "manifests").glob("*.json"))]
+def manifests() -> list[Manifest]:
+    return load_all(manifests_dir(ROOT))
 
 
 def peak_rss_mib() -> dict[str, float]:
     """VmHWM of every lab program, from the lab's supervisord (local hosts)."""
     result: dict[str, float] = {}
     for manifest in manifests():
-        hosts = manifest["hosts"]
-        assert isinstance(hosts, dict)
-        for host in hosts.values():
-            command = [*shlex.split(host["supervisorctl"]), "status"]
+        for host in manifest.hosts.values():
+            command = [*shlex.split(host.supervisorctl), "status"]
             out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
             for line in out.splitlines():
                 fields = line.split()

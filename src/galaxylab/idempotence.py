@@ -108,7 +108,17 @@ def extra_args() -> list[str]:
 
 
 # What the lab is built and run from: a copy of these is a self-contained project.
-SNAPSHOT = ("src", "pyproject.toml", "README.md", "requirements", "playbooks", "roles", "inventory", "ansible.cfg")
+SNAPSHOT = (
+    "src",
+    "pyproject.toml",
+    "README.md",
+    "requirements",
+    "playbooks",
+    "roles",
+    "collections",
+    "inventory",
+    "ansible.cfg",
+)
 
 
 def snapshot(project: Path, into: Path) -> Path:

@@ -34,7 +34,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from galaxylab.plan import (
+from galaxylab.plan.files import (
     CALLERS,
     OPERATOR_TOKEN,
     SECRET_FILES,

@@ -1,11 +1,11 @@
 """What every boundary suite shares: harness assertion rewriting, the generic fixtures, the ``lab`` marker,
 the boundary lock.
 
-Each suite package (``tests/boundaries/<boundary>/``) declares its boundary by
-overriding the session-scoped ``boundary`` fixture in its ``conftest.py``, plus
-whatever is truly specific to it. The generic fixtures (``manifest``,
-``secrets``, ``processes``, ``redis``, ``gateway``, ``users``, ``codes``,
-``email``) come from the harness module ``tests.harness.fixtures``.
+A suite package's name is its boundary (``tests/boundaries/<boundary>/``); its
+``conftest.py`` holds only what is truly specific to it. The generic fixtures
+(``boundary``, ``manifest``, ``secrets``, ``processes``, ``redis``, ``clients``,
+``gateway``, ``users``, ``codes``, ``email``) come from the harness module
+``tests.harness.fixtures``.
 
 Disruptive tests (``@pytest.mark.disruptive``: they stop, kill or restart a
 component) run alone within their boundary: every test holds the boundary's
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,16 +27,27 @@ import pytest
 if "tests.harness" not in sys.modules:
     pytest.register_assert_rewrite("tests.harness")
 
-from tests.harness.fixtures import boundary, codes, email, gateway, manifest, processes, redis, secrets, users
+from tests.harness.fixtures import (
+    boundary,
+    boundary_of,
+    clients,
+    codes,
+    email,
+    gateway,
+    manifest,
+    processes,
+    redis,
+    secrets,
+    users,
+)
 from tests.harness.locks import BoundaryLock
 from tests.harness.manifest import Manifest, state_dir
 
 # The harness's generic fixtures, registered for the suites below this directory only. Not through
 # `pytest_plugins`: pytest refuses that outside the rootdir's conftest (`pytest tests` would stop with an
 # error), and from the rootdir's conftest it would put `redis`, `email`, ... in front of tests/unit too.
-__all__ = ["boundary", "codes", "email", "gateway", "manifest", "processes", "redis", "secrets", "users"]
+__all__ = ["boundary", "clients", "codes", "email", "gateway", "manifest", "processes", "redis", "secrets", "users"]
 
-BOUNDARIES_DIR = Path(__file__).resolve().parent
 DISRUPTIVE = "disruptive"
 
 
@@ -46,15 +56,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{DISRUPTIVE}: stops, kills or restarts a component of the boundary; runs alone within its boundary",
     )
-
-
-def boundary_of(path: Path) -> str | None:
-    """The boundary a test file belongs to: its package directly under tests/boundaries."""
-    try:
-        parts = path.resolve().relative_to(BOUNDARIES_DIR).parts
-    except ValueError:
-        return None
-    return parts[0] if len(parts) > 1 else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -70,21 +71,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def boundary_lock(request: pytest.FixtureRequest) -> Iterator[None]:
     """Shared hold of the boundary for an ordinary test, exclusive for a disruptive one."""
-    check_declared_boundary(request)
     manifest: Manifest = request.getfixturevalue("manifest")  # skips (or fails under CI) without a lab
     lock = BoundaryLock(state_dir() / "locks", manifest.boundary)
     disruptive = request.node.get_closest_marker(DISRUPTIVE) is not None
     with lock.exclusive() if disruptive else lock.shared():
         yield
-
-
-def check_declared_boundary(request: pytest.FixtureRequest) -> None:
-    """A suite's ``boundary`` fixture names its own package: a copied conftest must not test another boundary."""
-    package = boundary_of(request.node.path)
-    declared: str = request.getfixturevalue("boundary")
-    if package is not None and declared != package:
-        pytest.fail(
-            f"tests/boundaries/{package}/conftest.py declares boundary {declared!r}; "
-            f"its `boundary` fixture must return {package!r}",
-            pytrace=False,
-        )

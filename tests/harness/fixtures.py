@@ -1,11 +1,10 @@
 """Generic fixtures of the boundary suites, registered for them by ``tests/boundaries/conftest.py``.
 
-Everything here is driven by the ``boundary`` fixture, which each suite package
-overrides in its own ``conftest.py`` (and nothing else here knows a boundary)::
-
-    @pytest.fixture(scope="session")
-    def boundary() -> str:
-        return "gatewayuser"
+Everything here is driven by the ``boundary`` fixture: the name of the suite's
+package directly under a ``boundaries`` directory (``tests/boundaries/<boundary>/``),
+so a suite never states its boundary twice. Clients of any component come from
+``clients`` (``await clients("mail")``), typed by the component's kind
+(tests/harness/clients.py); ``gateway``, ``users`` and ``codes`` are shorthands.
 
 A fixture asking for a component the boundary does not have (``users`` where
 User Service is not real, ``codes`` without a mail stub) fails naming the
@@ -21,7 +20,9 @@ session's stash.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -30,19 +31,16 @@ from galaxy_contracts.gateway import GatewayClient
 from galaxy_contracts.http import UserClient
 from tests.harness import redis as lab_redis
 from tests.harness import secrets as lab_secrets
+from tests.harness.clients import client_for
 from tests.harness.keys import unique_email
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.manifest import Manifest, load_for_suite
 from tests.harness.processes import ProcessControl
-from tests.harness.stubs import StubControl
 
 GATEWAY = "gateway"
 USER = "user"
 MAIL_STUB = "mail-stub"
-# The lab's own credential (docs/conventions.md "Service tokens file"): operator actions and stub control.
-LAB_CALLER = "lab"
-# Longer than any service's DOWNSTREAM_TIMEOUT_SECONDS (2 s): a slow answer shows as the service's own error.
-CLIENT_TIMEOUT = 10.0
+SUITES_DIR = "boundaries"
 
 T = TypeVar("T")
 MANIFESTS = pytest.StashKey[dict[str, Manifest]]()
@@ -60,14 +58,25 @@ def once_per_boundary(
     return known[boundary]
 
 
-@pytest.fixture(scope="session")
-def boundary() -> str:
-    """The suite's boundary; every suite package overrides this in its conftest.py."""
-    pytest.fail(
-        "a boundary suite must declare its boundary: define a session-scoped `boundary` fixture "
-        "returning the boundary's name in tests/boundaries/<boundary>/conftest.py",
-        pytrace=False,
-    )
+def boundary_of(path: Path) -> str | None:
+    """The boundary a test file belongs to: its package directly under a ``boundaries`` directory."""
+    parts = path.resolve().parts
+    for index in range(len(parts) - 2, 0, -1):
+        if parts[index - 1] == SUITES_DIR:
+            return parts[index]
+    return None
+
+
+@pytest.fixture
+def boundary(request: pytest.FixtureRequest) -> str:
+    """The suite's boundary: the name of its package (``tests/boundaries/<boundary>/``)."""
+    name = boundary_of(request.path)
+    if name is None:
+        pytest.fail(
+            f"{request.path} is not in a boundary suite: suites live in tests/{SUITES_DIR}/<boundary>/",
+            pytrace=False,
+        )
+    return name
 
 
 @pytest.fixture
@@ -95,26 +104,43 @@ async def redis(manifest: Manifest) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
+class Clients:
+    """Opens a client of any component of the boundary, typed by its kind; all closed with the test."""
+
+    def __init__(self, manifest: Manifest, secrets: lab_secrets.LabSecrets, stack: AsyncExitStack) -> None:
+        self._manifest = manifest
+        self._secrets = secrets
+        self._stack = stack
+
+    async def __call__(self, component: str) -> Any:
+        return await self._stack.enter_async_context(client_for(self._manifest.component(component), self._secrets))
+
+
 @pytest.fixture
-async def gateway(manifest: Manifest) -> AsyncIterator[GatewayClient]:
+async def clients(manifest: Manifest, secrets: lab_secrets.LabSecrets) -> AsyncIterator[Clients]:
+    """``await clients("mail")``: the component's published-contract client (tests/harness/clients.py)."""
+    async with AsyncExitStack() as stack:
+        yield Clients(manifest, secrets, stack)
+
+
+@pytest.fixture
+async def gateway(clients: Clients) -> GatewayClient:
     """The gateway's public gRPC API."""
-    async with GatewayClient(manifest.endpoint(GATEWAY)) as client:
-        yield client
+    client: GatewayClient = await clients(GATEWAY)
+    return client
 
 
 @pytest.fixture
-async def users(manifest: Manifest, secrets: lab_secrets.LabSecrets) -> AsyncIterator[UserClient]:
+async def users(clients: Clients) -> UserClient:
     """User Service's own API, called as the lab (operator actions such as blocking)."""
-    token = secrets.service_token(LAB_CALLER)
-    async with UserClient(manifest.url(USER), token, timeout=CLIENT_TIMEOUT) as client:
-        yield client
+    client: UserClient = await clients(USER)
+    return client
 
 
 @pytest.fixture
-async def codes(manifest: Manifest, secrets: lab_secrets.LabSecrets) -> AsyncIterator[MailStubCodes]:
+async def codes(clients: Clients) -> MailStubCodes:
     """Login codes as the boundary's mail stub recorded them."""
-    async with StubControl(manifest.url(MAIL_STUB), secrets.service_token(LAB_CALLER)) as stub:
-        yield MailStubCodes(stub)
+    return MailStubCodes(await clients(MAIL_STUB))
 
 
 @pytest.fixture

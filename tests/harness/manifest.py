@@ -13,9 +13,28 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-STATE_DIR_ENV = "GALAXYLAB_STATE_DIR"
+from galaxylab import manifest as lab_manifest
+from galaxylab.manifest import STATE_DIR_ENV, Component, Host, Manifest, Probe, Program, RedisInstance, Secrets
+
+__all__ = [
+    "STATE_DIR_ENV",
+    "Component",
+    "Host",
+    "Manifest",
+    "ManifestInvalid",
+    "ManifestMissing",
+    "Probe",
+    "Program",
+    "RedisInstance",
+    "Secrets",
+    "load",
+    "load_all",
+    "load_for_suite",
+    "manifest_path",
+    "state_dir",
+]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BRING_UP_HINT = "run `make lab` (or `make up`) to bring the lab up first"
 
@@ -25,94 +44,11 @@ class ManifestMissing(Exception):
 
 
 class ManifestInvalid(Exception):
-    """The manifest exists but does not have the documented shape."""
-
-
-class _Model(BaseModel):
-    # The lab may add fields; the harness reads the documented ones.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Component(_Model):
-    kind: str
-    host: str
-    address: str
-    program: str
-    admin_url: str
-    log: str
-    endpoint: str | None = None
-    url: str | None = None
-    # Effective, non-secret settings of the component, without the env prefix (e.g. CHALLENGE_TTL_SECONDS).
-    settings: dict[str, str] = {}
-
-    @property
-    def healthz(self) -> str:
-        return f"{self.admin_url.rstrip('/')}/healthz"
-
-
-class RedisInstance(_Model):
-    url: str
-    mode: str
-    host: str
-    program: str
-
-
-class Host(_Model):
-    testinfra: str
-    supervisorctl: str
-
-
-class Secrets(_Model):
-    dir: str
-    host: str
-    service_tokens: str
-    signing_key: str
-    token_keys: str
-    signing_kid: str
-    operator_token: str | None = None
-
-
-class Manifest(_Model):
-    boundary: str
-    redis: RedisInstance
-    components: dict[str, Component]
-    hosts: dict[str, Host]
-    secrets: Secrets
-
-    def component(self, name: str) -> Component:
-        try:
-            return self.components[name]
-        except KeyError:
-            known = ", ".join(sorted(self.components)) or "none"
-            raise KeyError(f"boundary {self.boundary} has no component {name!r} (it has: {known})") from None
-
-    def endpoint(self, name: str) -> str:
-        """gRPC ``host:port`` of a component."""
-        value = self.component(name).endpoint
-        if not value:
-            raise KeyError(f"{self.boundary}: component {name!r} has no gRPC endpoint in the manifest")
-        return value
-
-    def url(self, name: str) -> str:
-        """HTTP base URL of a component."""
-        value = self.component(name).url
-        if not value:
-            raise KeyError(f"{self.boundary}: component {name!r} has no HTTP url in the manifest")
-        return value
-
-    def host(self, name: str) -> Host:
-        try:
-            return self.hosts[name]
-        except KeyError:
-            raise KeyError(f"{self.boundary}: host {name!r} is not in the manifest's hosts") from None
-
-    def setting(self, component: str, name: str, default: str | None = None) -> str | None:
-        return self.component(component).settings.get(name, default)
+    """The manifest exists but does not validate against ``galaxylab.manifest.Manifest``."""
 
 
 def state_dir() -> Path:
-    configured = os.environ.get(STATE_DIR_ENV)
-    return Path(configured).resolve() if configured else REPO_ROOT / ".lab"
+    return lab_manifest.state_dir(REPO_ROOT)
 
 
 def manifest_path(boundary: str) -> Path:
@@ -128,10 +64,18 @@ def load(boundary: str) -> Manifest:
     try:
         manifest = Manifest.model_validate_json(text)
     except ValidationError as exc:
-        raise ManifestInvalid(f"{path} does not match docs/conventions.md: {exc}") from exc
+        raise ManifestInvalid(f"{path} does not validate against galaxylab.manifest.Manifest: {exc}") from exc
     if manifest.boundary != boundary:
         raise ManifestInvalid(f"{path} describes boundary {manifest.boundary!r}, not {boundary!r}")
     return manifest
+
+
+def load_all() -> list[Manifest]:
+    """Every boundary's manifest in the state dir, validated (empty when the lab is not up)."""
+    try:
+        return lab_manifest.load_all(state_dir() / "manifests")
+    except ValidationError as exc:
+        raise ManifestInvalid(f"a manifest in {state_dir() / 'manifests'} does not validate: {exc}") from exc
 
 
 def under_ci() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from galaxylab import idempotence
-from tests.lab.conftest import manifests
+from tests.lab.provisioned import manifests
 from tests.lab.test_state import secret_values
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_idempotence]
@@ -27,5 +27,5 @@ def test_rerunning_bring_up_changes_nothing(rerun: idempotence.RunReport) -> Non
 
 
 def test_bring_up_output_shows_no_secret(rerun: idempotence.RunReport) -> None:
-    leaked = [m["boundary"] for m in manifests() for value in secret_values(m["boundary"]) if value in rerun.output]
+    leaked = [m.boundary for m in manifests() for value in secret_values(m.boundary) if value in rerun.output]
     assert not leaked, f"ansible-playbook printed secrets of {sorted(set(leaked))}"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import host, lab_hosts, manifests, program_id, programs
+from tests.harness.manifest import Manifest, state_dir
+from tests.lab.provisioned import host, lab_hosts, manifests, program_id, programs
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 
@@ -42,11 +43,11 @@ def config_files() -> list[tuple[str, str, str, str]]:
     """(host, path, owner, group) of supervisord's and every boundary's rendered config."""
     files = set()
     for manifest in manifests():
-        for name, entry in manifest["hosts"].items():
-            files.add((name, entry["supervisor_conf"], entry["owner"], entry["group"]))
-            files.add((name, entry["program_conf"], entry["owner"], entry["group"]))
-        redis_host = manifest["hosts"][manifest["redis"]["host"]]
-        files.add((manifest["redis"]["host"], manifest["redis"]["conf"], redis_host["owner"], redis_host["group"]))
+        for name, entry in manifest.hosts.items():
+            files.add((name, entry.supervisor_conf, entry.owner, entry.group))
+            files.add((name, entry.program_conf, entry.owner, entry.group))
+        redis_host = manifest.hosts[manifest.redis.host]
+        files.add((manifest.redis.host, manifest.redis.conf, redis_host.owner, redis_host.group))
     return sorted(files)
 
 
@@ -61,14 +62,14 @@ def secret_paths() -> list[tuple[str, str, int, str, str]]:
     """(host, path, mode, owner, group) of every secret dir and file on every host that has them."""
     result = set()
     for manifest in manifests():
-        secrets = manifest["secrets"]
-        for name in secrets["hosts"]:
-            entry = manifest["hosts"][name]
-            directory = f"{entry['root']}/secrets/{manifest['boundary']}"
-            result.add((name, directory, SECRET_DIR_MODE, entry["owner"], entry["group"]))
-            for path in secrets["files"]:
-                local = path.replace(secrets["dir"], directory, 1)
-                result.add((name, local, SECRET_FILE_MODE, entry["owner"], entry["group"]))
+        secrets = manifest.secrets
+        for name in secrets.hosts:
+            entry = manifest.hosts[name]
+            directory = f"{entry.root}/secrets/{manifest.boundary}"
+            result.add((name, directory, SECRET_DIR_MODE, entry.owner, entry.group))
+            for path in secrets.files:
+                local = path.replace(secrets.dir, directory, 1)
+                result.add((name, local, SECRET_FILE_MODE, entry.owner, entry.group))
     return sorted(result)
 
 
@@ -80,33 +81,33 @@ def test_secret_is_private_to_its_owner(host_name: str, path: str, mode: int, ow
 
 
 def durable_redis() -> list[Any]:
-    durable = [m for m in manifests() if m["redis"]["mode"] == "durable"]
+    durable = [m for m in manifests() if m.redis.mode == "durable"]
     if not durable:
         reason = "no durable Redis in the manifests (every boundary brought up uses ephemeral Redis)"
         return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="none-durable")]
-    return [pytest.param(m, id=m["boundary"]) for m in durable]
+    return [pytest.param(m, id=m.boundary) for m in durable]
 
 
-def redis_config(manifest: dict[str, Any], name: str) -> str:
-    redis = manifest["redis"]
-    result = host(redis["host"]).run(f"redis-cli -h {redis['address']} -p {redis['port']} CONFIG GET {name}")
+def redis_config(manifest: Manifest, name: str) -> str:
+    redis = manifest.redis
+    result = host(redis.host).run(f"redis-cli -h {redis.address} -p {redis.port} CONFIG GET {name}")
     assert result.rc == 0, result.stderr
     lines = result.stdout.splitlines()
     return lines[1] if len(lines) > 1 else ""
 
 
 @pytest.mark.parametrize("manifest", durable_redis())
-def test_durable_redis_has_aof_with_fsync_always(manifest: dict[str, Any]) -> None:
+def test_durable_redis_has_aof_with_fsync_always(manifest: Manifest) -> None:
     assert redis_config(manifest, "appendonly") == "yes"
     assert redis_config(manifest, "appendfsync") == "always"
-    assert host(manifest["redis"]["host"]).file(manifest["redis"]["dir"]).mode == 0o700
+    assert host(manifest.redis.host).file(manifest.redis.dir).mode == 0o700
 
 
-EPHEMERAL = [m for m in manifests() if m["redis"]["mode"] == "ephemeral"]
+EPHEMERAL = [m for m in manifests() if m.redis.mode == "ephemeral"]
 
 
-@pytest.mark.parametrize("manifest", EPHEMERAL, ids=lambda m: m["boundary"])
-def test_ephemeral_redis_keeps_nothing_on_disk(manifest: dict[str, Any]) -> None:
+@pytest.mark.parametrize("manifest", EPHEMERAL, ids=lambda m: m.boundary)
+def test_ephemeral_redis_keeps_nothing_on_disk(manifest: Manifest) -> None:
     assert redis_config(manifest, "appendonly") == "no"
     assert redis_config(manifest, "save") == ""
 
@@ -114,12 +115,12 @@ def test_ephemeral_redis_keeps_nothing_on_disk(manifest: dict[str, Any]) -> None
 @cache
 def secret_values(boundary: str) -> tuple[str, ...]:
     """Every secret value of a boundary (tokens, the private key's body), read on its secrets host."""
-    manifest = next(m for m in manifests() if m["boundary"] == boundary)
-    secrets = manifest["secrets"]
-    reader = host(secrets["host"])
-    values = set(json.loads(reader.file(secrets["service_tokens"]).content_string).values())
-    values.add(reader.file(secrets["operator_token"]).content_string.strip())
-    pem = reader.file(secrets["signing_key"]).content_string
+    manifest = next(m for m in manifests() if m.boundary == boundary)
+    secrets = manifest.secrets
+    reader = host(secrets.host)
+    values = set(json.loads(reader.file(secrets.service_tokens).content_string).values())
+    values.add(reader.file(secrets.operator_token).content_string.strip())
+    pem = reader.file(secrets.signing_key).content_string
     values.update(line for line in pem.splitlines() if line and not line.startswith("-----"))
     assert all(len(value) >= 16 for value in values), "a secret is too short to grep for reliably"
     return tuple(sorted(values))
@@ -130,14 +131,14 @@ def exposed_text(host_name: str) -> dict[str, str]:
     """What an operator can see on a host: every log file, supervisord's configs, ps output."""
     entry = lab_hosts()[host_name]
     target = host(host_name)
-    root = entry["root"]
+    root = entry.root
     listing = target.run(f"find {root}/log {root}/supervisor -type f")
     texts = {path: target.file(path).content_string for path in listing.stdout.split()}
     texts["ps"] = target.run("ps -eww -o args").stdout
     return texts
 
 
-@pytest.mark.parametrize("boundary", [m["boundary"] for m in manifests()])
+@pytest.mark.parametrize("boundary", [m.boundary for m in manifests()])
 def test_no_secret_appears_in_any_log_config_or_process_list(boundary: str) -> None:
     leaks = [
         f"{host_name}:{where}"
@@ -154,7 +155,7 @@ BRING_UP_OUTPUT = Path(__file__).resolve().parents[2] / "reports" / "up.log"
 
 
 @pytest.mark.skipif(not BRING_UP_OUTPUT.exists(), reason="no bring-up output kept (bring up with `make up`)")
-@pytest.mark.parametrize("boundary", [m["boundary"] for m in manifests()])
+@pytest.mark.parametrize("boundary", [m.boundary for m in manifests()])
 def test_no_secret_appears_in_the_bring_up_output(boundary: str) -> None:
     output = BRING_UP_OUTPUT.read_text()
     leaked = sum(value in output for value in secret_values(boundary))
@@ -163,10 +164,14 @@ def test_no_secret_appears_in_the_bring_up_output(boundary: str) -> None:
 
 @pytest.mark.parametrize("program", programs(), ids=program_id)
 def test_program_logs_where_the_manifest_says(program: Any) -> None:
-    manifest = next(m for m in manifests() if m["boundary"] == program.boundary)
-    entry = manifest["redis"] if program.component == "redis" else manifest["components"][program.component]
-    assert entry["log"].endswith(f"/log/{program.boundary}/{program.component}.log")
-    assert host(program.host).file(entry["log"]).is_file, entry["log"]
+    assert program.log.endswith(f"/log/{program.boundary}/{program.component}.log")
+    assert host(program.host).file(program.log).is_file, program.log
+
+
+def test_every_manifest_on_disk_validates_against_the_model() -> None:
+    """``manifests()`` validates each file; this names the state dir's files so a missing one shows too."""
+    names = sorted(path.stem for path in (state_dir() / "manifests").glob("*.json"))
+    assert names == sorted(m.boundary for m in manifests())
 
 
 @pytest.mark.parametrize("host_name", sorted(lab_hosts()))

@@ -8,7 +8,7 @@ import pytest
 
 from galaxylab import idempotence
 from tests.harness.manifest import state_dir
-from tests.lab.conftest import host, lab_hosts, manifests, programs
+from tests.lab.provisioned import host, lab_hosts, manifests, programs
 from tests.lab.test_state import is_listening
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_teardown]
@@ -46,15 +46,15 @@ def test_no_lab_process_is_left(torn_down: dict[str, Any]) -> None:
     left = []
     for name, entry in torn_down["hosts"].items():
         processes = host(name).run("ps -eww -o pid=,args=").stdout.splitlines()
-        left += [f"{name}: {line.strip()}" for line in processes if entry["root"] + "/" in line]
+        left += [f"{name}: {line.strip()}" for line in processes if entry.root + "/" in line]
         cwds = host(name).run("find /proc -maxdepth 2 -name cwd -printf '%h %l\\n'").stdout.splitlines()
-        left += [f"{name}: {line} (cwd)" for line in cwds if under(entry["root"], line.partition(" ")[2])]
+        left += [f"{name}: {line} (cwd)" for line in cwds if under(entry.root, line.partition(" ")[2])]
     assert not left
 
 
 def test_the_lab_root_is_gone(torn_down: dict[str, Any]) -> None:
     for name, entry in torn_down["hosts"].items():
-        assert not host(name).file(entry["root"]).exists, f"{name}:{entry['root']} still exists"
+        assert not host(name).file(entry.root).exists, f"{name}:{entry.root} still exists"
 
 
 def test_the_controller_state_is_gone(torn_down: dict[str, Any]) -> None:

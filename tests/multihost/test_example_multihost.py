@@ -17,10 +17,11 @@ from galaxy_contracts.gateway import GatewayClient
 from tests.harness import secrets as lab_secrets
 from tests.harness.keys import unique_email
 from tests.harness.login_codes import MailStubCodes
+from tests.harness.manifest import Manifest, Program
 from tests.harness.processes import DOWN_STATES, ProcessControl
 from tests.harness.rpc import failure
 from tests.harness.stubs import StubControl
-from tests.multihost.conftest import MultihostLab, boundary_data, components, example, placed_host
+from tests.multihost.example import MultihostLab, boundary_data, components, example, placed_host
 
 pytestmark = pytest.mark.multihost
 
@@ -33,16 +34,8 @@ def placed(component: str) -> str:
     return f"{component}@{placed_host(component)}"
 
 
-def entry(manifest: dict[str, Any], component: str) -> dict[str, Any]:
-    found: dict[str, Any] = manifest[REDIS] if component == REDIS else manifest["components"][component]
-    return found
-
-
-def ports(manifest: dict[str, Any], component: str) -> list[int]:
-    found = entry(manifest, component)
-    if component == REDIS:
-        return [found["port"]]
-    return [found["port"], int(found["admin_url"].rsplit(":", 1)[1])]
+def entry(manifest: Manifest, component: str) -> Program:
+    return next(p for p in manifest.programs() if p.component == component)
 
 
 def is_listening(host: Any, address: str, port: int) -> bool:
@@ -93,36 +86,36 @@ def test_the_component_runs_under_its_hosts_supervisord_and_no_other(lab: Multih
 
 @pytest.mark.parametrize("component", components(), ids=placed)
 def test_the_component_listens_on_its_hosts_address(lab: MultihostLab, component: str) -> None:
-    manifest = lab.manifest_json()
+    program = entry(lab.manifest(), component)
     host = placed_host(component)
     address = lab.hosts.host(host).address
-    assert entry(manifest, component)["address"] == address
+    assert program.address == address
     seen_from = lab.testinfra(host)  # ss inside that host's namespace, over SSH
-    missing = [port for port in ports(manifest, component) if not is_listening(seen_from, address, port)]
+    missing = [port for port in program.ports if not is_listening(seen_from, address, port)]
     assert not missing, f"{component} on {host}: nothing on {address}:{missing}"
 
 
 def test_the_manifest_records_each_components_host_and_address(lab: MultihostLab) -> None:
-    manifest = lab.manifest_json()
-    recorded = {c: (entry(manifest, c)["host"], entry(manifest, c)["address"]) for c in components()}
+    manifest = lab.manifest()
+    recorded = {c: (entry(manifest, c).host, entry(manifest, c).address) for c in components()}
     expected = {c: (placed_host(c), lab.hosts.host(placed_host(c)).address) for c in components()}
     assert recorded == expected
-    assert manifest["port_base"] == boundary_data()["port_base"] + example()["galaxylab_port_offset"]
-    assert sorted(manifest["hosts"]) == sorted(HOSTS)
-    for name, host in manifest["hosts"].items():
+    assert manifest.port_base == boundary_data()["port_base"] + example()["galaxylab_port_offset"]
+    assert sorted(manifest.hosts) == sorted(HOSTS)
+    for name, host in manifest.hosts.items():
         ssh = lab.hosts.host(name)
-        assert host["testinfra"].startswith(f"ssh://root@{ssh.address}:{ssh.ssh_port}?"), host["testinfra"]
-        assert host["root"] == ssh.root
+        assert host.testinfra.startswith(f"ssh://root@{ssh.address}:{ssh.ssh_port}?"), host.testinfra
+        assert host.root == ssh.root
 
 
 def test_the_wiring_points_each_caller_at_the_other_hosts(lab: MultihostLab) -> None:
-    manifest = lab.manifest_json()
-    gateway = manifest["components"]["gateway"]["settings"]
-    authsession = manifest["components"]["authsession"]["settings"]
-    assert gateway["AUTHSESSION_URL"] == manifest["components"]["authsession"]["url"]
-    assert gateway["USER_URL"] == authsession["USER_URL"] == manifest["components"]["user"]["url"]
-    assert authsession["MAIL_URL"] == manifest["components"]["mail-stub"]["url"]
-    assert gateway["REDIS_URL"] == authsession["REDIS_URL"] == manifest[REDIS]["url"]
+    manifest = lab.manifest()
+    gateway = manifest.component("gateway").settings
+    authsession = manifest.component("authsession").settings
+    assert gateway["AUTHSESSION_URL"] == manifest.url("authsession")
+    assert gateway["USER_URL"] == authsession["USER_URL"] == manifest.url("user")
+    assert authsession["MAIL_URL"] == manifest.url("mail-stub")
+    assert gateway["REDIS_URL"] == authsession["REDIS_URL"] == manifest.redis.url
 
 
 # --- across hosts ----------------------------------------------------------------------------------
@@ -169,7 +162,7 @@ def test_bring_up_again_changes_nothing(lab: MultihostLab) -> None:
 
 @pytest.fixture(scope="module")
 def torn_down(lab: MultihostLab) -> dict[str, Any]:
-    before = lab.manifest_json()
+    before = lab.manifest()
     report = lab.playbook("playbooks/down.yml")
     lab.torn_down = True
     return {"manifest": before, "report": report}
@@ -183,15 +176,14 @@ def test_teardown_succeeds(torn_down: dict[str, Any]) -> None:
 def test_no_port_of_the_component_is_left_listening(
     lab: MultihostLab, torn_down: dict[str, Any], component: str
 ) -> None:
-    manifest = torn_down["manifest"]
-    address = entry(manifest, component)["address"]
+    program = entry(torn_down["manifest"], component)
     host = lab.testinfra(placed_host(component))
-    assert not [port for port in ports(manifest, component) if is_listening(host, address, port)]
+    assert not [port for port in program.ports if is_listening(host, program.address, port)]
 
 
 @pytest.mark.parametrize("host_name", HOSTS)
 def test_nothing_of_the_lab_is_left_on_the_host(lab: MultihostLab, torn_down: dict[str, Any], host_name: str) -> None:
-    root = torn_down["manifest"]["hosts"][host_name]["root"]
+    root = torn_down["manifest"].hosts[host_name].root
     host = lab.testinfra(host_name)
     assert not host.file(root).exists, f"{host_name}:{root} still exists"
     processes = host.run("ps -eww -o pid=,args=").stdout.splitlines()

@@ -10,14 +10,8 @@ from galaxy_contracts.http import AuthSessionClient
 from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
 
-BOUNDARY = "authsessionuser"
 # authsession waits up to DOWNSTREAM_TIMEOUT_SECONDS (2 s) for User Service; the client waits longer.
 CLIENT_TIMEOUT = 10.0
-
-
-@pytest.fixture(scope="session")
-def boundary() -> str:
-    return BOUNDARY
 
 
 @pytest.fixture

@@ -6,16 +6,10 @@ import pytest
 
 from tests.harness.manifest import Manifest
 
-BOUNDARY = "gatewayauthsession"
 # docs/conventions.md defaults, used when the manifest does not publish the setting.
 DEFAULT_CHALLENGE_TTL_SECONDS = 600
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_AUDIENCE = "galaxy-gateway"
-
-
-@pytest.fixture(scope="session")
-def boundary() -> str:
-    return BOUNDARY
 
 
 @pytest.fixture

@@ -9,13 +9,6 @@ from tests.boundaries.gatewayauthsessionuser.flows import Registered
 from tests.harness.login import log_in
 from tests.harness.login_codes import MailStubCodes
 
-BOUNDARY = "gatewayauthsessionuser"
-
-
-@pytest.fixture(scope="session")
-def boundary() -> str:
-    return BOUNDARY
-
 
 @pytest.fixture
 async def registered(gateway: GatewayClient, codes: MailStubCodes, email: str) -> Registered:

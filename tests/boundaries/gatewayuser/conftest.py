@@ -11,14 +11,8 @@ from tests.harness import secrets as lab_secrets
 from tests.harness.keys import unique_email
 from tests.harness.manifest import Manifest
 
-BOUNDARY = "gatewayuser"
 # docs/conventions.md: the lab's TOKEN_AUDIENCE, used when the manifest does not publish the setting.
 DEFAULT_AUDIENCE = "galaxy-gateway"
-
-
-@pytest.fixture(scope="session")
-def boundary() -> str:
-    return BOUNDARY
 
 
 @pytest.fixture

@@ -7,44 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from galaxylab import plan
 from tests.harness import manifest as lab_manifest
 
-EXAMPLE: dict[str, Any] = {
-    "boundary": "gatewayauthsession",
-    "redis": {"url": "redis://127.0.0.1:21100/0", "mode": "ephemeral", "host": "localhost", "program": "g-redis"},
-    "components": {
-        "gateway": {
-            "kind": "gateway",
-            "host": "localhost",
-            "address": "127.0.0.1",
-            "program": "gatewayauthsession-gateway",
-            "endpoint": "127.0.0.1:21110",
-            "admin_url": "http://127.0.0.1:21111",
-            "log": "/opt/galaxylab/log/gatewayauthsession/gateway.log",
-            "port": 21110,
-        },
-        "authsession": {
-            "kind": "authsession",
-            "host": "localhost",
-            "address": "127.0.0.1",
-            "program": "gatewayauthsession-authsession",
-            "url": "http://127.0.0.1:21120",
-            "admin_url": "http://127.0.0.1:21121",
-            "log": "/opt/galaxylab/log/gatewayauthsession/authsession.log",
-            "settings": {"CHALLENGE_TTL_SECONDS": "5"},
-        },
-    },
-    "hosts": {"localhost": {"testinfra": "local://", "supervisorctl": "supervisorctl -c /x.conf", "root": "/opt"}},
-    "secrets": {
-        "dir": "/s",
-        "host": "localhost",
-        "service_tokens": "/s/service-tokens.json",
-        "signing_key": "/s/signing-key.pem",
-        "token_keys": "/s/token-keys.json",
-        "signing_kid": "kid1",
-    },
-}
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _planned() -> dict[str, Any]:
+    """gatewayauthsession's manifest as the planner builds it (the one model, not a hand-written copy)."""
+    boundaries = yaml.safe_load((REPO / "playbooks/vars/boundaries.yml").read_text())["galaxylab_boundaries"]
+    hosts = plan.parse_hosts({"localhost": {"address": "127.0.0.1", "root": "/opt/galaxylab", "testinfra": "local://"}})
+    kids = {b["name"]: "kid1" for b in boundaries}
+    result = plan.build_plan(boundaries, plan.parse_placement("localhost", {}), hosts, kids=kids, release="r")
+    manifest: dict[str, Any] = result["manifests"]["gatewayauthsession"]
+    return manifest
+
+
+EXAMPLE = _planned()
 
 
 @pytest.fixture
@@ -74,6 +55,7 @@ def test_documented_manifest_loads(state_dir: Path) -> None:
     manifest = lab_manifest.load("gatewayauthsession")
 
     assert (manifest.endpoint("gateway"), manifest.url("authsession")) == ("127.0.0.1:21110", "http://127.0.0.1:21120")
+    assert manifest.component("gateway").admin_port == 21111
 
 
 def test_component_settings_are_readable(state_dir: Path) -> None:
@@ -87,13 +69,13 @@ def test_component_settings_are_readable(state_dir: Path) -> None:
 def test_missing_setting_gives_the_default(state_dir: Path) -> None:
     write(state_dir, EXAMPLE)
 
-    assert lab_manifest.load("gatewayauthsession").setting("gateway", "TOKEN_AUDIENCE", "d") == "d"
+    assert lab_manifest.load("gatewayauthsession").setting("gateway", "NO_SUCH_SETTING", "d") == "d"
 
 
 def test_unknown_component_names_the_known_ones(state_dir: Path) -> None:
     write(state_dir, EXAMPLE)
 
-    with pytest.raises(KeyError, match="authsession, gateway"):
+    with pytest.raises(KeyError, match="authsession, gateway, mail-stub, user-stub"):
         lab_manifest.load("gatewayauthsession").component("user")
 
 
@@ -127,3 +109,17 @@ def test_missing_manifest_fails_under_ci(state_dir: Path, monkeypatch: pytest.Mo
 
     with pytest.raises(pytest.fail.Exception, match="make lab"):
         lab_manifest.load_for_suite("gatewayauthsession")
+
+
+def test_a_manifest_with_a_field_the_model_does_not_know_is_refused(state_dir: Path) -> None:
+    write(state_dir, EXAMPLE | {"surprise": 1})
+
+    with pytest.raises(lab_manifest.ManifestInvalid, match="surprise"):
+        lab_manifest.load("gatewayauthsession")
+
+
+def test_the_published_json_schema_is_generated_from_the_model() -> None:
+    from galaxylab.manifest import json_schema
+
+    published = REPO / "docs" / "manifest.schema.json"
+    assert published.read_text() == json_schema(), "run `make schema` to regenerate docs/manifest.schema.json"

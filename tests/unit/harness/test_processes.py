@@ -19,6 +19,7 @@ import pytest
 
 from tests.harness.manifest import Manifest, under_ci
 from tests.harness.processes import ProcessControl, ProcessControlError
+from tests.unit.harness.manifests import manifest_for as planned_manifest
 
 BIN = Path(sys.executable).parent
 REDIS_SERVER = shutil.which("redis-server")
@@ -76,41 +77,8 @@ def supervisor_conf(root: Path, redis_port: int, web_port: int) -> str:
 
 def manifest_for(root: Path, redis_port: int, web_port: int) -> Manifest:
     supervisorctl = f"{BIN}/supervisorctl -c {root}/supervisord.conf"
-    return Manifest.model_validate(
-        {
-            "boundary": BOUNDARY,
-            "redis": {
-                "url": f"redis://127.0.0.1:{redis_port}/0",
-                "mode": "ephemeral",
-                "host": "localhost",
-                "program": f"{BOUNDARY}-redis",
-            },
-            "components": {
-                "web": {
-                    "kind": "web",
-                    "host": "localhost",
-                    "address": "127.0.0.1",
-                    "program": f"{BOUNDARY}-web",
-                    "url": f"http://127.0.0.1:{web_port}",
-                    "admin_url": f"http://127.0.0.1:{web_port}",
-                    "log": f"{root}/web.log",
-                }
-            },
-            "hosts": {
-                "localhost": {
-                    "testinfra": "local://",
-                    "supervisorctl": supervisorctl,
-                }
-            },
-            "secrets": {
-                "dir": str(root),
-                "host": "localhost",
-                "service_tokens": f"{root}/service-tokens.json",
-                "signing_key": f"{root}/signing-key.pem",
-                "token_keys": f"{root}/token-keys.json",
-                "signing_kid": "kid",
-            },
-        }
+    return planned_manifest(
+        BOUNDARY, root=str(root), redis_port=redis_port, components={"web": web_port}, supervisorctl=supervisorctl
     )
 
 

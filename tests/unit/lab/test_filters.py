@@ -1,4 +1,4 @@
-"""The Ansible filter plugin over galaxylab.plan (playbooks/filter_plugins/galaxylab.py)."""
+"""The Ansible filter plugin over galaxylab.plan (collections/ansible_collections/galaxy/lab/plugins/filter/lab.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from types import ModuleType
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[3] / "playbooks" / "filter_plugins" / "galaxylab.py"
+PLUGIN = (
+    Path(__file__).resolve().parents[3]
+    / "collections"
+    / "ansible_collections"
+    / "galaxy"
+    / "lab"
+    / "plugins"
+    / "filter"
+    / "lab.py"
+)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from galaxylab import plan
+from galaxylab.manifest import Manifest
 
 REPO = Path(__file__).resolve().parents[3]
 BOUNDARIES: list[dict[str, Any]] = yaml.safe_load((REPO / "playbooks/vars/boundaries.yml").read_text())[
@@ -149,7 +150,9 @@ def test_manifest_has_the_documented_shape() -> None:
     gateway = manifest["components"]["gateway"]
     assert gateway["endpoint"] == "127.0.0.1:21110"
     assert gateway["admin_url"] == "http://127.0.0.1:21111"
-    assert "url" not in gateway
+    assert gateway["url"] is None
+    assert gateway["probe"] == {"kind": "http", "url": "http://127.0.0.1:21111/healthz"}
+    assert gateway["ports"] == [21110, 21111]
     assert manifest["components"]["authsession"]["url"] == "http://127.0.0.1:21120"
     assert manifest["hosts"]["localhost"] == manifest["hosts"]["localhost"] | {
         "testinfra": "local://",
@@ -160,6 +163,7 @@ def test_manifest_has_the_documented_shape() -> None:
     assert secrets["signing_kid"] == "kid-gatewayauthsession"
     assert secrets["service_tokens"].endswith("/service-tokens.json")
     json.dumps(manifest)  # plain JSON, nothing Ansible-specific
+    Manifest.model_validate(manifest)  # the one model every reader validates against
 
 
 def test_manifest_settings_show_the_effective_values_without_prefix() -> None:
@@ -171,7 +175,7 @@ def test_manifest_settings_show_the_effective_values_without_prefix() -> None:
 
 def test_boundary_settings_override_the_lab_values() -> None:
     boundary = dict(BOUNDARIES[0], settings={"authsession": {"CHALLENGE_TTL_SECONDS": 2}})
-    assert plan.LAB_SETTINGS["authsession"]["CHALLENGE_TTL_SECONDS"] == "600"
+    assert plan.default_catalog().spec("authsession").settings["CHALLENGE_TTL_SECONDS"] == "600"
     env = programs(build([boundary]))["gatewayauthsession-authsession"]["env"]
     assert env["GALAXY_AUTHSESSION_CHALLENGE_TTL_SECONDS"] == "2"
 
@@ -301,3 +305,95 @@ def test_a_boundary_without_kid_is_refused() -> None:
 )
 def test_supervisor_environment_quotes_and_escapes(env: dict[str, str], expected: str) -> None:
     assert plan.supervisor_environment(env) == expected
+
+
+def test_selecting_one_boundary_by_a_plain_string_is_not_a_list_of_letters() -> None:
+    assert [b["name"] for b in plan.select_boundaries(BOUNDARIES, "gatewayuser")] == ["gatewayuser"]
+    assert [b["name"] for b in plan.select_boundaries(BOUNDARIES, "gatewayuser,authsessionuser")] == [
+        "authsessionuser",
+        "gatewayuser",
+    ]
+    with pytest.raises(plan.PlanError, match="unknown boundaries nosuch selected"):
+        plan.select_boundaries(BOUNDARIES, "nosuch")
+
+
+# --- a new kind of component is one catalog entry -------------------------------------------------
+
+AUDIT = plan.ComponentSpec(
+    program="galaxy-audit",
+    env_prefix="GALAXY_AUDIT_",
+    port_offset=90 - 16,
+    protocol="http",
+    tier="service",
+    redis=True,
+    secrets={"SERVICE_TOKENS_FILE": "service-tokens.json", "USER_TOKEN_FILE": "lab.token"},
+    links={"USER_URL": plan.Link(to=("user", "user-stub")), "SMTP": plan.Link(to=("smtp-sink",), form="endpoint")},
+    settings={"RETENTION_DAYS": "7"},
+)
+
+
+def test_a_made_up_kind_registered_only_in_the_catalog_is_planned_wired_probed_and_in_the_manifest() -> None:
+    catalog = plan.default_catalog().with_components({"audit": AUDIT})
+    boundary = {
+        "name": "auditlab",
+        "port_base": 23000,
+        "redis": "durable",
+        "components": ["audit", "user-stub", "smtp-sink"],
+        "settings": {"audit": {"RETENTION_DAYS": "1"}},
+    }
+    result = plan.build_plan(
+        [boundary],
+        plan.parse_placement("localhost", {}),
+        plan.parse_hosts(LOCAL),
+        kids={"auditlab": "k"},
+        release="rel1",
+        catalog=catalog,
+    )
+    env = programs(result)["auditlab-audit"]["env"]
+    assert env == env | {
+        "GALAXY_AUDIT_PORT": "23074",
+        "GALAXY_AUDIT_ADMIN_PORT": "23075",
+        "GALAXY_AUDIT_REDIS_URL": "redis://127.0.0.1:23000/0",
+        "GALAXY_AUDIT_USER_URL": "http://127.0.0.1:23060",
+        "GALAXY_AUDIT_SMTP": "127.0.0.1:23080",
+        "GALAXY_AUDIT_SERVICE_TOKENS_FILE": "/opt/galaxylab/secrets/auditlab/service-tokens.json",
+        "GALAXY_AUDIT_RETENTION_DAYS": "1",
+    }
+    assert programs(result)["auditlab-audit"]["command"] == "/opt/galaxylab/current/venv/bin/galaxy-audit"
+    checks = {c["name"]: c["url"] for c in result["hosts"]["localhost"]["ready_checks"]}
+    assert checks["auditlab-audit"] == "http://127.0.0.1:23075/healthz"
+    assert checks["auditlab-smtp-sink"] == "smtp://127.0.0.1:23080"
+    manifest = Manifest.model_validate(result["manifests"]["auditlab"])
+    audit = manifest.component("audit")
+    assert (audit.url, audit.admin_port, audit.probe.kind) == ("http://127.0.0.1:23074", 23075, "http")
+    assert audit.settings["USER_URL"] == "http://127.0.0.1:23060"
+    sink = manifest.component("smtp-sink")
+    assert (sink.endpoint, sink.url, sink.probe.url) == ("127.0.0.1:23080", None, "smtp://127.0.0.1:23080")
+    assert sink.settings["API_PORT"] == "23081"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"port_offset": 60}, "port offset 60 is also user-stub's"),
+        ({"links": {"X_URL": plan.Link(to=("nosuch",))}}, "links to unknown kinds"),
+        ({"secrets": {"KEY_FILE": "nosuch.pem"}}, "unknown secret files"),
+        ({"settings": {"lower": "x"}}, "UPPER_CASE"),
+    ],
+)
+def test_a_bad_catalog_entry_is_refused_with_a_clear_message(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(plan.CatalogError, match=message):
+        plan.default_catalog().with_components({"audit": AUDIT.model_copy(update=change)})
+
+
+def test_a_link_nobody_satisfies_is_refused_naming_the_setting() -> None:
+    catalog = plan.default_catalog().with_components({"audit": AUDIT})
+    boundary = {"name": "auditlab", "port_base": 23000, "redis": "ephemeral", "components": ["audit"]}
+    with pytest.raises(plan.PlanError, match="audit needs user or user-stub in its components \\(for USER_URL\\)"):
+        plan.build_plan(
+            [boundary],
+            plan.parse_placement("localhost", {}),
+            plan.parse_hosts(LOCAL),
+            kids={"auditlab": "k"},
+            catalog=catalog,
+        )

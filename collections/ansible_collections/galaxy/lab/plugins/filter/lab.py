@@ -1,17 +1,14 @@
-"""Ansible filters over galaxylab.plan: the playbooks loop over data this computes."""
+"""``galaxy.lab.*`` filters over galaxylab.plan: the playbooks and roles loop over data this computes.
+
+The controller's venv has the project installed (``make venv``), so ``galaxylab`` imports as usual.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-try:
-    from galaxylab import plan
-except ImportError:  # the controller venv has the project's dependencies but not the project installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from galaxylab import plan
+from galaxylab import plan
 
 
 def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -30,10 +27,12 @@ def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, di
 
 
 def select_boundaries(
-    boundaries: Sequence[Mapping[str, Any]], names: Sequence[str] | None = None, port_offset: int = 0
+    boundaries: Sequence[Mapping[str, Any]], names: Sequence[str] | str | None = None, port_offset: int = 0
 ) -> list[dict[str, Any]]:
     """The boundaries the inventory selects (``galaxylab_boundary_names``), moved by ``galaxylab_port_offset``."""
-    return plan.select_boundaries(boundaries, names, int(port_offset))
+    if isinstance(port_offset, str) and port_offset.strip().lstrip("-").isdigit():
+        port_offset = int(port_offset)  # from `-e galaxylab_port_offset=100`
+    return plan.select_boundaries(boundaries, names, port_offset)
 
 
 def boundary_hosts(
@@ -110,17 +109,17 @@ def ready_argv(checks: Sequence[Mapping[str, str]]) -> list[str]:
 
 
 class FilterModule:
-    """galaxylab_* filters."""
+    """galaxy.lab.* filters."""
 
     def filters(self) -> dict[str, Any]:
         return {
-            "galaxylab_lab_hosts": lab_hosts,
-            "galaxylab_select_boundaries": select_boundaries,
-            "galaxylab_boundary_hosts": boundary_hosts,
-            "galaxylab_plan": lab_plan,
-            "galaxylab_secrets_argv": secrets_argv,
-            "galaxylab_dirs_to_fix": dirs_to_fix,
-            "galaxylab_dirs_by_attributes": dirs_by_attributes,
-            "galaxylab_ready_argv": ready_argv,
-            "galaxylab_supervisor_environment": plan.supervisor_environment,
+            "lab_hosts": lab_hosts,
+            "select_boundaries": select_boundaries,
+            "boundary_hosts": boundary_hosts,
+            "plan": lab_plan,
+            "secrets_argv": secrets_argv,
+            "dirs_to_fix": dirs_to_fix,
+            "dirs_by_attributes": dirs_by_attributes,
+            "ready_argv": ready_argv,
+            "supervisor_environment": plan.supervisor_environment,
         }

@@ -1,0 +1,115 @@
+"""The component catalog (``components.yaml``): every kind of component and how the lab wires it.
+
+A kind of component is data, not planner code: its program, ports, readiness probe, the secret
+files and generated values it reads, the components it links to and its lab settings. The
+planner (``galaxylab.plan.wiring``) turns an entry into a program's environment generically.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from galaxylab.plan.files import SECRET_NAMES
+
+# Highest offset any component may use (smtp-sink API = 81), so port ranges of two boundaries never overlap.
+PORT_SPAN = 82
+ADMIN_OFFSET = 1
+REDIS = "redis"
+SETTING_NAME = r"^[A-Z][A-Z0-9_]*$"
+_KIND = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+class CatalogError(ValueError):
+    """The catalog data is inconsistent; the message says where."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Link(_Spec):
+    """A setting that points at another component of the same boundary."""
+
+    to: tuple[str, ...] = Field(min_length=1)
+    form: Literal["url", "endpoint", "address", "port"] = "url"
+    missing: Literal["error", "omit", "unreachable"] = "error"
+
+
+class ComponentSpec(_Spec):
+    program: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    env_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9_]*_$")
+    port_offset: int = Field(ge=1, le=PORT_SPAN - 1 - ADMIN_OFFSET)
+    protocol: Literal["grpc", "http", "smtp"]
+    tier: Literal["service", "double"]
+    redis: bool = False
+    probe: Literal["healthz", "smtp"] = "healthz"
+    listens: tuple[Literal["main", "admin"], ...] = ("main", "admin")
+    admin_setting: str = Field(default="ADMIN_PORT", pattern=SETTING_NAME)
+    secrets: dict[str, str] = {}
+    generated: dict[str, Literal["signing_kid"]] = {}
+    links: dict[str, Link] = {}
+    settings: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        unknown = sorted(set(self.secrets.values()) - set(SECRET_NAMES))
+        if unknown:
+            raise ValueError(f"unknown secret files {unknown} (known: {', '.join(SECRET_NAMES)})")
+        if self.probe == "healthz" and "admin" not in self.listens:
+            raise ValueError("probe healthz needs the admin port in listens")
+        if self.probe == "smtp" and "main" not in self.listens:
+            raise ValueError("probe smtp needs the main port in listens")
+        names = [*self.secrets, *self.generated, *self.links, *self.settings]
+        bad = [name for name in names if not re.match(SETTING_NAME, name)]
+        if bad:
+            raise ValueError(f"settings {bad} must be UPPER_CASE without the prefix")
+        return self
+
+
+class Catalog(_Spec):
+    version: Literal[1]
+    components: dict[str, ComponentSpec]
+
+    @model_validator(mode="after")
+    def _links_and_ports(self) -> Self:
+        offsets: dict[int, str] = {}
+        for kind, spec in self.components.items():
+            if not _KIND.match(kind) or kind == REDIS:
+                raise ValueError(f"component kind {kind!r} must be lowercase letters, digits and '-', not 'redis'")
+            for port in (spec.port_offset, spec.port_offset + ADMIN_OFFSET):
+                if port in offsets:
+                    raise ValueError(f"{kind}: port offset {port} is also {offsets[port]}'s")
+                offsets[port] = kind
+            for setting, link in spec.links.items():
+                unknown = [target for target in link.to if target not in self.components]
+                if unknown:
+                    raise ValueError(f"{kind}: {setting} links to unknown kinds {unknown}")
+        return self
+
+    def spec(self, kind: str) -> ComponentSpec:
+        return self.components[kind]
+
+    def with_components(self, extra: dict[str, ComponentSpec]) -> Catalog:
+        """This catalog plus ``extra`` kinds, validated as a whole (tests register made-up kinds this way)."""
+        components = {kind: spec.model_dump() for kind, spec in {**self.components, **extra}.items()}
+        return parse_catalog({"version": 1, "components": components})
+
+
+def parse_catalog(data: object) -> Catalog:
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(f"component catalog: {exc}") from exc
+
+
+@cache
+def default_catalog() -> Catalog:
+    """The lab's catalog, shipped with the package (``galaxylab/plan/components.yaml``)."""
+    text = resources.files(__package__).joinpath("components.yaml").read_text()
+    return parse_catalog(yaml.safe_load(text))

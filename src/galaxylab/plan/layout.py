@@ -1,0 +1,168 @@
+"""Where things are: which host runs each component, its ports and addresses, and what each
+lab host lays out (directories, supervisord, readiness checks) — docs/conventions.md "On a lab host"."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from galaxylab.manifest import Probe
+from galaxylab.plan.catalog import REDIS, Catalog
+from galaxylab.plan.inputs import Boundary, Host, Placement, PlanError
+
+# Modes of what the lab creates on a host (secrets: see galaxylab.secrets).
+DIR_MODE = "0750"
+ROOT_MODE = "0755"
+SECRET_DIR_MODE = "0700"
+DATA_DIR_MODE = "0700"
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One boundary with every component's (and Redis's) host resolved."""
+
+    boundary: Boundary
+    hosts: Mapping[str, Host]  # component or "redis" -> host
+    catalog: Catalog
+
+    @property
+    def name(self) -> str:
+        return self.boundary.name
+
+    def port(self, component: str, *, admin: bool = False) -> int:
+        return self.boundary.port(self.catalog, component, admin=admin)
+
+    def endpoint(self, component: str, host: Host | None = None) -> str:
+        return f"{(host or self.hosts[component]).address}:{self.port(component)}"
+
+    def redis_url(self) -> str:
+        return f"redis://{self.endpoint(REDIS)}/0"
+
+    def first_of(self, candidates: tuple[str, ...]) -> str | None:
+        return next((c for c in candidates if c in self.boundary.components), None)
+
+    def unique_hosts(self) -> list[Host]:
+        """Every host running something of the boundary, Redis's first."""
+        return _unique(self.hosts.values())
+
+    def service_hosts(self) -> list[Host]:
+        """Hosts that need the boundary's secrets: every host running a component."""
+        return _unique(self.hosts[c] for c in self.boundary.components)
+
+    def probe(self, component: str) -> Probe:
+        host = self.hosts[component]
+        if component == REDIS:
+            return Probe(kind="redis", url=f"redis://{self.endpoint(REDIS)}")
+        if self.catalog.spec(component).probe == "smtp":
+            return Probe(kind="smtp", url=f"smtp://{self.endpoint(component)}")
+        return Probe(kind="http", url=f"http://{host.address}:{self.port(component, admin=True)}/healthz")
+
+    def listening_ports(self, component: str) -> tuple[int, ...]:
+        if component == REDIS:
+            return (self.port(REDIS),)
+        listens = self.catalog.spec(component).listens
+        return tuple(self.port(component, admin=side == "admin") for side in ("main", "admin") if side in listens)
+
+    def log(self, component: str) -> str:
+        return self.hosts[component].path("log", self.name, f"{component}.log")
+
+    def program(self, component: str) -> str:
+        return f"{self.name}-{component}"
+
+
+def _unique(hosts: Any) -> list[Host]:
+    seen: dict[str, Host] = {}
+    for host in hosts:
+        seen.setdefault(host.name, host)
+    return list(seen.values())
+
+
+def resolve(boundary: Boundary, placement: Placement, hosts: Mapping[str, Host], catalog: Catalog) -> Resolved:
+    placed: dict[str, Host] = {}
+    for component in (REDIS, *boundary.components):
+        name = placement.host_of(boundary.name, component)
+        if name not in hosts:
+            raise PlanError(
+                f"boundary {boundary.name}: {component} placed on {name!r}, which is not a lab host "
+                f"(lab hosts: {', '.join(hosts)})"
+            )
+        placed[component] = hosts[name]
+    return Resolved(boundary, placed, catalog)
+
+
+def redis_config(res: Resolved) -> Json:
+    """What the redis_instance role renders for the boundary's Redis."""
+    host = res.hosts[REDIS]
+    durable = res.boundary.redis == "durable"
+    return {
+        "boundary": res.name,
+        "mode": res.boundary.redis,
+        "bind": host.address,
+        # Protected mode answers only loopback clients; on a host's own address the boundary's services
+        # on the other hosts must reach it (the services take no Redis password: no secret in a URL).
+        "protected_mode": "yes" if _is_loopback(host.address) else "no",
+        "port": res.port(REDIS),
+        "conf": host.path("etc", res.name, "redis.conf"),
+        # Ephemeral Redis never writes (no save points, no AOF); its dir is only where it would.
+        "dir": host.path("data", res.name) if durable else host.path("etc", res.name),
+        "program": res.program(REDIS),
+        "log": res.log(REDIS),
+    }
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def host_plan(host: Host, resolved: list[Resolved]) -> Json:
+    """One lab host: its directories, supervisord, readiness checks and which boundaries it serves."""
+    present = [r for r in resolved if r.boundary.state == "present"]
+    directories = [
+        _dir(host.root, ROOT_MODE, host),
+        *(_dir(host.path(sub), DIR_MODE, host) for sub in ("releases", "supervisor", "supervisor/conf.d", "run")),
+        *(_dir(host.path(sub), DIR_MODE, host) for sub in ("etc", "log", "data")),
+        _dir(host.path("secrets"), SECRET_DIR_MODE, host),
+    ]
+    ready: list[Json] = []
+    for res in present:
+        directories.append(_dir(host.path("log", res.name), DIR_MODE, host))
+        if res.hosts[REDIS] == host:
+            directories.append(_dir(host.path("etc", res.name), DIR_MODE, host))
+            if res.boundary.redis == "durable":
+                directories.append(_dir(host.path("data", res.name), DATA_DIR_MODE, host))
+        for component in (REDIS, *res.boundary.components):
+            if res.hosts[component] == host:
+                ready.append({"name": res.program(component), "url": res.probe(component).url})
+    return {
+        "name": host.name,
+        "address": host.address,
+        "root": host.root,
+        "owner": host.owner,
+        "group": host.group,
+        "boundaries": [r.name for r in present],
+        "secret_boundaries": [r.name for r in present if host in r.service_hosts()],
+        "absent_boundaries": [r.name for r in resolved if r.boundary.state == "absent"],
+        "directories": directories,
+        "programs": [],
+        "ready_checks": ready,
+        "supervisor": {
+            "conf": host.supervisor_conf(),
+            "conf_dir": host.path("supervisor", "conf.d"),
+            "socket": host.path("run", "supervisor.sock"),
+            "pidfile": host.path("run", "supervisord.pid"),
+            "log": host.path("log", "supervisord.log"),
+            "supervisord": [host.venv_bin("supervisord"), "-c", host.supervisor_conf()],
+            "supervisorctl": host.supervisorctl(),
+        },
+    }
+
+
+def _dir(path: str, mode: str, host: Host) -> Json:
+    return {"path": path, "mode": mode, "owner": host.owner, "group": host.group}

@@ -1,0 +1,60 @@
+"""The provisioned lab as the manifests describe it, and the hosts' process managers, for the state checks.
+
+Every manifest is validated against ``galaxylab.manifest.Manifest`` (a manifest on disk that does
+not validate fails the checks); hosts are reached through testinfra's backend named in the manifest.
+"""
+
+from __future__ import annotations
+
+import shlex
+from functools import cache
+from typing import Any
+
+import testinfra
+
+from tests.harness.manifest import Host, Manifest, Program, load_all
+
+
+@cache
+def manifests() -> tuple[Manifest, ...]:
+    return tuple(load_all())
+
+
+def manifest(boundary: str) -> Manifest:
+    return next(m for m in manifests() if m.boundary == boundary)
+
+
+def programs() -> list[Program]:
+    return [program for m in manifests() for program in m.programs()]
+
+
+def lab_hosts() -> dict[str, Host]:
+    """Every host of every manifest: ``{name: hosts entry}``."""
+    hosts: dict[str, Host] = {}
+    for m in manifests():
+        hosts.update(m.hosts)
+    return hosts
+
+
+@cache
+def host(name: str) -> Any:
+    return testinfra.get_host(lab_hosts()[name].testinfra)
+
+
+def supervisorctl(name: str, *args: str) -> Any:
+    return host(name).run(f"{lab_hosts()[name].supervisorctl} {shlex.join(args)}")
+
+
+def supervisor_states() -> dict[str, str]:
+    """``{program: STATE}`` of every lab host, one supervisorctl call per host."""
+    states: dict[str, str] = {}
+    for name in lab_hosts():
+        for line in supervisorctl(name, "status").stdout.splitlines():
+            fields = line.split()
+            if len(fields) >= 2:
+                states[fields[0].split(":")[-1]] = fields[1]
+    return states
+
+
+def program_id(program: Program) -> str:
+    return program.name
