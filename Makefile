@@ -41,6 +41,10 @@ lock: ## Re-resolve requirements/*.lock from pyproject.toml (needs uv)
 gen: $(STAMP) ## Regenerate gRPC code from contracts/proto
 	$(BIN)/python scripts/gen_proto.py
 
+.PHONY: schema
+schema: $(STAMP) ## Regenerate docs/manifest.schema.json from galaxylab.manifest
+	$(BIN)/python -m galaxylab.manifest --schema > docs/manifest.schema.json
+
 .PHONY: lint
 lint: $(STAMP) ## ruff, mypy, import-linter, ansible-lint
 	$(BIN)/ruff check .
