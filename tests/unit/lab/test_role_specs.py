@@ -24,6 +24,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from jinja2 import StrictUndefined, UndefinedError
 from jinja2.nativetypes import NativeEnvironment
 
+from galaxylab import plan
+
 REPO = Path(__file__).resolve().parents[3]
 ROLES_DIR = REPO / "roles"
 ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if (path / "tasks").is_dir())
@@ -210,15 +212,15 @@ def _set_facts(
         boundaries = {name for names in call.variables["secrets_boundary_hosts"].values() for name in names}
         controller["secrets_kids"] = {name: f"kid-{name}" for name in boundaries}
     if call.role == "lab_plan":
-        plan = _plan(call.variables)
-        for name, host_plan in plan["hosts"].items():
+        result = _lab_plan_result(call.variables)
+        for name, host_plan in result["hosts"].items():
             hosts[name].update(lab_plan_host=host_plan, lab_plan_host_release=call.variables["lab_plan_artifact"])
-        slices.extend(plan["slices"])
+        slices.extend(result["slices"])
 
 
-def _plan(variables: Mapping[str, Any]) -> dict[str, Any]:
+def _lab_plan_result(variables: Mapping[str, Any]) -> dict[str, Any]:
     """What the lab_plan role computes from its inputs (roles/lab_plan/vars/main.yml)."""
-    plan: dict[str, Any] = FILTERS["galaxylab_plan"](
+    result: dict[str, Any] = FILTERS["galaxylab_plan"](
         variables["lab_plan_boundaries"],
         variables["lab_plan_default_host"],
         variables["lab_plan_placement"],
@@ -227,7 +229,7 @@ def _plan(variables: Mapping[str, Any]) -> dict[str, Any]:
         variables["lab_plan_release"],
         variables["lab_plan_redis_server"],
     )
-    return plan
+    return result
 
 
 def _boundaries(variant: str) -> list[dict[str, Any]]:
@@ -313,6 +315,13 @@ def test_a_wrong_key_fails_the_spec_naming_it(role: str, name: str, change: Call
     call = _first(role, where=lambda c: c.variables.get(f"{role}_state", "present") == "present")
     messages = _validate(role, "main", _mutated(call, name, change))
     assert any(named in message for message in messages), messages
+
+
+def test_the_boundary_choices_are_the_plans() -> None:
+    boundary = _specs("lab_plan")["main"]["options"]["lab_plan_boundaries"]["options"]
+    assert boundary["components"]["choices"] == list(plan.CATALOG)
+    assert boundary["redis"]["choices"] == list(plan.REDIS_MODES)
+    assert boundary["state"]["choices"] == list(plan.STATES)
 
 
 def test_a_required_input_left_out_fails_the_spec() -> None:
