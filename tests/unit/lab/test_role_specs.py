@@ -24,8 +24,6 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from jinja2 import StrictUndefined, UndefinedError
 from jinja2.nativetypes import NativeEnvironment
 
-from galaxylab import plan
-
 REPO = Path(__file__).resolve().parents[3]
 ROLES_DIR = REPO / "roles"
 ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if (path / "tasks").is_dir())
@@ -305,7 +303,8 @@ FAULTS: list[tuple[str, str, Callable[[Any], None], str]] = [
     ("artifact", "artifact_release", lambda v: v.pop("tarball"), "tarball"),
     ("manifest", "manifest_content", lambda v: v.pop("secrets"), "secrets"),
     ("manifest", "manifest_content", lambda v: v["redis"].update(password="x"), "password"),
-    ("lab_plan", "lab_plan_boundaries", lambda v: v[0].update(components=["gateway", "mailer"]), "components"),
+    ("lab_plan", "lab_plan_boundaries", lambda v: v[0].update(redis="persistent"), "redis"),
+    ("manifest", "manifest_content", lambda v: v["redis"].update(probe={"kind": "tcp", "url": "x"}), "kind"),
     ("lab_plan", "lab_plan_boundaries", lambda v: v[0].update(port="21100"), "port"),
 ]
 
@@ -315,13 +314,6 @@ def test_a_wrong_key_fails_the_spec_naming_it(role: str, name: str, change: Call
     call = _first(role, where=lambda c: c.variables.get(f"{role}_state", "present") == "present")
     messages = _validate(role, "main", _mutated(call, name, change))
     assert any(named in message for message in messages), messages
-
-
-def test_the_boundary_choices_are_the_plans() -> None:
-    boundary = _specs("lab_plan")["main"]["options"]["lab_plan_boundaries"]["options"]
-    assert boundary["components"]["choices"] == list(plan.CATALOG)
-    assert boundary["redis"]["choices"] == list(plan.REDIS_MODES)
-    assert boundary["state"]["choices"] == list(plan.STATES)
 
 
 def test_a_required_input_left_out_fails_the_spec() -> None:
