@@ -45,12 +45,15 @@ def _load_yaml(path: Path) -> Any:
 
 
 def _filters() -> dict[str, Callable[..., Any]]:
-    spec = importlib.util.spec_from_file_location("galaxylab_filters", REPO / "playbooks/filter_plugins/galaxylab.py")
+    plugin = REPO / "collections/ansible_collections/galaxy/lab/plugins/filter/lab.py"
+    spec = importlib.util.spec_from_file_location("galaxylab_filters", plugin)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    filters: dict[str, Callable[..., Any]] = module.FilterModule().filters()
+    filters: dict[str, Callable[..., Any]] = {
+        f"galaxy.lab.{name}": function for name, function in module.FilterModule().filters().items()
+    }
     return filters
 
 
@@ -218,7 +221,7 @@ def _set_facts(
 
 def _lab_plan_result(variables: Mapping[str, Any]) -> dict[str, Any]:
     """What the lab_plan role computes from its inputs (roles/lab_plan/vars/main.yml)."""
-    result: dict[str, Any] = FILTERS["galaxylab_plan"](
+    result: dict[str, Any] = FILTERS["galaxy.lab.plan"](
         variables["lab_plan_boundaries"],
         variables["lab_plan_default_host"],
         variables["lab_plan_placement"],
