@@ -2,8 +2,8 @@
 
 A script runs atomically: either the entry is still pending and everything is written and acknowledged, or
 nothing is. The entry's pending state is checked first (``XPENDING``) so a consumer that lost a race to a
-reclaiming one writes nothing; the ``XACK`` comes last so a failing write never acknowledges an entry whose
-effects are missing.
+reclaiming one writes nothing. Redis does not roll a script back, so everything that could fail a write is
+checked before the first one (the output keys are streams), and the ``XACK`` comes last.
 """
 
 from __future__ import annotations
@@ -19,11 +19,15 @@ from galaxy_contracts import redis_keys, streams
 
 _PENDING = "#redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 1"
 
-DELIVER = f"""
-if not ({_PENDING}) then return -1 end
+DELIVER = """
+if not (PENDING) then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
   return 0
+end
+for _, key in ipairs({KEYS[3], KEYS[4]}) do
+  local kind = redis.call('TYPE', key).ok
+  if kind ~= 'stream' and kind ~= 'none' then return redis.error_reply('WRONGTYPE ' .. key .. ' is a ' .. kind) end
 end
 local at = 5
 local n = tonumber(ARGV[at])
@@ -34,14 +38,14 @@ if n > 0 then redis.call('XADD', KEYS[4], '*', unpack(ARGV, at + 1, at + n)) end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return 1
-"""
+""".replace("PENDING", _PENDING)
 
-DEAD_LETTER = f"""
-if not ({_PENDING}) then return 0 end
+DEAD_LETTER = """
+if not (PENDING) then return 0 end
 redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return 1
-"""
+""".replace("PENDING", _PENDING)
 
 _OUTCOMES = {1: Outcome.DELIVERED, 0: Outcome.DUPLICATE, -1: Outcome.LOST_RACE}
 
