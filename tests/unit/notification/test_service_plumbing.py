@@ -162,7 +162,8 @@ async def test_stopping_ends_the_loop_and_the_admin_port(admin: Any) -> None:
 
     await asyncio.wait_for(running.stop(grace=2), 5)
 
-    assert running.loop_task.done() and running.admin_task.done()
+    assert running.loop_task.done()
+    assert running.admin_task.done()
     with pytest.raises(httpx.ConnectError):
         await client.get("/healthz")
 
