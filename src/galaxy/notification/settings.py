@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from galaxy.common.settings import ServiceSettings
@@ -38,12 +38,13 @@ class Settings(ServiceSettings):
     block_ms: int = Field(default=1000, ge=1, le=1500)
     batch: int = Field(default=50, ge=1, le=1000)
 
-    @model_validator(mode="after")
-    def _dedupe_outlives_redelivery(self) -> Settings:
-        redelivery_window_ms = self.max_deliveries * self.reclaim_min_idle_ms
-        if self.dedupe_ttl_seconds * 1000 <= redelivery_window_ms:
+    @field_validator("dedupe_ttl_seconds")
+    @classmethod
+    def _dedupe_outlives_redelivery(cls, ttl: int, info: ValidationInfo) -> int:
+        window_ms = info.data.get("max_deliveries", 0) * info.data.get("reclaim_min_idle_ms", 0)
+        if ttl * 1000 <= window_ms:
             raise ValueError(
-                "dedupe_ttl_seconds must outlive redelivery (max_deliveries x reclaim_min_idle_ms), "
-                "or a redelivered intent could be sent twice"
+                "must outlive redelivery (MAX_DELIVERIES x RECLAIM_MIN_IDLE_MS), or a redelivered intent "
+                "could be sent twice"
             )
-        return self
+        return ttl
