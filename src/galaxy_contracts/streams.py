@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from galaxy_contracts import SPEC_DIR
 from galaxy_contracts import redis_keys as keys
@@ -19,6 +20,11 @@ SCHEMA_FILES = {
     keys.NOTIFICATION_INTENTS_DEAD: "dead-letter.schema.json",
     keys.MAIL_DELIVERIES_DEAD: "dead-letter.schema.json",
 }
+
+PUSH_MAXLEN = 10_000
+"""``gateway:push`` is trimmed by its writer to about this many entries (``XADD ... MAXLEN ~``)."""
+RESERVED_PARAM = "recipient"
+"""Never an intent param: templates see the recipient under this name."""
 
 
 class InvalidEntry(ValueError):
@@ -64,3 +70,45 @@ def push_types() -> list[str]:
 
 def email_types() -> list[str]:
     return sorted(t for t, spec in catalog()["types"].items() if "email" in spec)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PushChannel(_Spec):
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+
+
+class EmailChannel(_Spec):
+    template: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class CatalogType(_Spec):
+    """One intent type of catalog.yaml: its required params and channels."""
+
+    description: str = ""
+    params: tuple[str, ...] = ()
+    respects_preferences: bool = False
+    push: PushChannel | None = None
+    email: EmailChannel | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> CatalogType:
+        if self.push is None and self.email is None:
+            raise ValueError("a type needs a push or an email channel")
+        if RESERVED_PARAM in self.params:
+            raise ValueError(f"{RESERVED_PARAM!r} is reserved, not a param")
+        return self
+
+
+class Catalog(_Spec):
+    version: int = Field(ge=1, le=1)
+    types: dict[str, CatalogType]
+
+
+@cache
+def typed_catalog() -> Catalog:
+    """catalog.yaml checked and typed (``pydantic.ValidationError`` names what is wrong)."""
+    return Catalog.model_validate(catalog())

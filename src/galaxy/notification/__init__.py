@@ -1,0 +1,1 @@
+"""Notification Service: turns notification intents into pushes and template-mode mail."""

@@ -1,0 +1,1 @@
+"""One module per domain port: the User Service client and the Redis outbox."""

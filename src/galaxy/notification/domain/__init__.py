@@ -1,0 +1,1 @@
+"""Intent handling rules, independent of Redis and HTTP."""

@@ -1,0 +1,1 @@
+"""The stream consumer that feeds intents to the domain."""
