@@ -56,6 +56,7 @@ class Mailbox:
         self._messages: OrderedDict[str, Message] = OrderedDict()
         self._seq = 0
         self.evicted = 0
+        self.waiters = 0
         self._changed = asyncio.Condition()
 
     @property
@@ -110,11 +111,14 @@ class Mailbox:
             found = self.first(query, count)
             return len(found) >= count
 
+        self.waiters += 1
         try:
             async with asyncio.timeout(seconds), self._changed:
                 await self._changed.wait_for(enough)
         except TimeoutError:
             raise WaitTimedOut(len(found), count, seconds) from None
+        finally:
+            self.waiters -= 1
         return found
 
     def clear(self) -> None:

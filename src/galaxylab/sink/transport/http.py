@@ -191,6 +191,7 @@ class Api:
                 "evicted": mailbox.evicted,
                 "last_seq": mailbox.last_seq,
                 "max_messages": mailbox.limit,
+                "waiters": mailbox.waiters,
                 "attempts": len(self._sink.attempts.all()),
                 "faults": len(self._sink.faults.pending()),
             }
