@@ -41,11 +41,11 @@ def wire(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=email.policy.SMTP)
 
 
-async def smtp(port: int, session: Callable[[smtplib.SMTP], T], timeout: float = CLIENT_TIMEOUT) -> T:
+async def smtp(port: int, session: Callable[[smtplib.SMTP], T], *, client_timeout: float = CLIENT_TIMEOUT) -> T:
     """``session(client)`` on an smtplib connection to the sink (in a worker thread), closed afterwards."""
 
     def run() -> T:
-        with smtplib.SMTP(HOST, port, timeout=timeout) as client:
+        with smtplib.SMTP(HOST, port, timeout=client_timeout) as client:
             return session(client)
 
     return await asyncio.to_thread(run)

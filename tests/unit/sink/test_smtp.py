@@ -11,6 +11,7 @@ import pytest
 
 from tests.unit.sink.mail import message, send, smtp, wire
 from tests.unit.sink.running import HOST, MAX_MESSAGE_BYTES, running_sink
+
 TOO_BIG = ("x" * 76 + "\n") * (MAX_MESSAGE_BYTES // 76)
 
 
@@ -113,9 +114,7 @@ async def test_an_smtputf8_address_is_accepted(smtp_port: int, api: httpx.AsyncC
     assert kept["rcpt_tos"] == ["jürgen@exämple.org"]
 
 
-async def test_a_declared_size_over_the_limit_is_refused_at_mail_from(
-    smtp_port: int, api: httpx.AsyncClient
-) -> None:
+async def test_a_declared_size_over_the_limit_is_refused_at_mail_from(smtp_port: int, api: httpx.AsyncClient) -> None:
     big = message(text=TOO_BIG)
 
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
@@ -147,8 +146,7 @@ async def test_pipelined_commands_are_answered_in_order(smtp_port: int, api: htt
         client.ehlo()
         assert client.has_extn("pipelining")
         client.send(
-            b"MAIL FROM:<galaxy@example.com>\r\nRCPT TO:<ada@example.com>\r\n"
-            b"RCPT TO:<bob@example.com>\r\nDATA\r\n"
+            b"MAIL FROM:<galaxy@example.com>\r\nRCPT TO:<ada@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"
         )
         codes = [client.getreply()[0] for _ in range(4)]
         client.send(wire(message()) + b".\r\nRSET\r\nNOOP\r\n")
@@ -185,9 +183,7 @@ async def test_aiosmtplib_sends_to_several_recipients(smtp_port: int, api: httpx
 
 
 async def test_concurrent_aiosmtplib_sessions_are_all_kept(smtp_port: int, api: httpx.AsyncClient) -> None:
-    await asyncio.gather(
-        *(aiosmtplib.send(message(subject=f"s{n}"), hostname=HOST, port=smtp_port) for n in range(10))
-    )
+    await asyncio.gather(*(aiosmtplib.send(message(subject=f"s{n}"), hostname=HOST, port=smtp_port) for n in range(10)))
 
     assert sorted(str(m["subject"]) for m in await messages(api)) == sorted(f"s{n}" for n in range(10))
 
@@ -222,4 +218,3 @@ async def test_stopping_the_sink_ends_open_sessions() -> None:
 
     with pytest.raises(aiosmtplib.SMTPServerDisconnected):
         await client.noop()
-
