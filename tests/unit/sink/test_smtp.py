@@ -81,6 +81,18 @@ async def test_rset_discards_the_transaction_in_progress(smtp_port: int, api: ht
     assert (kept["mail_from"], kept["rcpt_tos"]) == ("second@example.com", ["kept@example.com"])
 
 
+async def test_a_helo_client_can_send(smtp_port: int, api: httpx.AsyncClient) -> None:
+    def helo(client: smtplib.SMTP) -> int:
+        code, _ = client.helo("old.example")
+        client.sendmail("galaxy@example.com", ["ada@example.com"], wire(message()))
+        return code
+
+    code = await smtp(smtp_port, helo)
+
+    assert code == 250
+    assert len(await messages(api)) == 1
+
+
 async def test_several_messages_on_one_connection(smtp_port: int, api: httpx.AsyncClient) -> None:
     def three(client: smtplib.SMTP) -> None:
         for n in range(3):
