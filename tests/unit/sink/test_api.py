@@ -36,7 +36,7 @@ async def status(api: httpx.AsyncClient) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app() -> ASGIApp:
     """The API alone, in process (no ports): for what does not need a message to arrive."""
     return create_app(create_sink(10), lab_token(TOKENS), "127.0.0.1", closed_port())

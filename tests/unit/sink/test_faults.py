@@ -278,7 +278,7 @@ async def test_reset_forgets_messages_attempts_and_faults(smtp_port: int, api: h
 # --- bad fault specs -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app() -> ASGIApp:
     return create_app(create_sink(10), lab_token(TOKENS), HOST, closed_port())
 
