@@ -9,6 +9,7 @@
 - ``locks``: the per-boundary lock that lets disruptive tests run alone
 - ``rpc``: gRPC failures as a client sees them (status, BadRequest field violations)
 - ``stubs``: the stubs' control API; ``login_codes``: login codes recorded by the mail stub
+- ``sink``: the SMTP sink's API: received mail (search, wait without polling), SMTP faults, attempts
 - ``login``: the public login flow through the gateway, with the code from any ``LoginCodes``
 - ``intents``: the one intent of a type for a user on ``notification:intents``
 - ``fixtures``: the suites' generic fixtures (``manifest``, ``secrets``, ``processes``, ``redis``,

@@ -1,0 +1,1 @@
+"""What the sink keeps and decides: messages, attempts, faults and the use cases over them."""

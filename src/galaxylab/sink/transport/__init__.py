@@ -1,0 +1,1 @@
+"""The sink's listeners: SMTP (aiosmtpd) and the HTTP API (Starlette)."""
