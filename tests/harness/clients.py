@@ -14,6 +14,7 @@ from galaxy_contracts.gateway import GatewayClient
 from galaxy_contracts.http import AuthSessionClient, MailClient, UserClient
 from tests.harness.manifest import Component
 from tests.harness.secrets import LabSecrets
+from tests.harness.sink import SmtpSink
 from tests.harness.stubs import StubControl
 
 # The lab's own credential (docs/conventions.md "Service tokens file"): operator actions and stub control.
@@ -35,6 +36,8 @@ FACTORIES: dict[str, Factory] = {
     "mail": lambda c, s: MailClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),
     "user-stub": lambda c, s: StubControl(c.url or "", _lab_token(s)),
     "mail-stub": lambda c, s: StubControl(c.url or "", _lab_token(s)),
+    # The sink's HTTP API is its admin port (SMTP is the main one).
+    "smtp-sink": lambda c, s: SmtpSink(c.admin_url, _lab_token(s)),
 }
 
 

@@ -53,7 +53,7 @@ def _component(res: Resolved, component: str, generated: dict[str, str]) -> Comp
         admin_port=res.port(component, admin=True),
         ports=res.listening_ports(component),
         endpoint=endpoint,
-        url=f"http://{endpoint}" if spec.protocol == "http" else None,
+        url=f"http://{endpoint}" if spec.protocol == "http" and "main" in spec.listens else None,
         admin_url=f"http://{host.address}:{res.port(component, admin=True)}",
         log=res.log(component),
         probe=res.probe(component),
