@@ -102,7 +102,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     for name, text in explain(item.config.rootpath, boundary, item.nodeid, item.config.getoption("galaxylab_log_lines")):
         report.sections.append((f"galaxylab: {name}", text))
-        report.user_properties.append((f"galaxylab: {name}", text))
+        # JUnit takes a test's <property> elements from its teardown report, made from the item's.
+        item.user_properties.append((f"galaxylab: {name}", text))
 
 
 def explain(root: Path, boundary: str, nodeid: str, lines: int) -> list[tuple[str, str]]:
