@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,3 +184,18 @@ def test_json_mode_also_prints_the_error_as_json(capsys: pytest.CaptureFixture[s
     code, out, err = run(capsys, "status", "--json")
     one_line(code, err)
     assert '"error": "lab_not_up"' in out
+
+
+def test_make_check_of_an_unknown_boundary_is_one_line(project: Path) -> None:
+    venv = Path(sys.prefix)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "check", "BOUNDARY=nosuch", f"VENV={venv}", "-o", str(venv / ".installed")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert "*** unknown boundary nosuch (known: authsessionuser gatewayauthsession " in line
