@@ -76,7 +76,9 @@ def gateway_stopped(up: IsolatedLab) -> Iterator[str]:
 def test_a_failing_check_reports_the_log_tail_and_how_to_rerun(up: IsolatedLab, gateway_stopped: str) -> None:
     last_line = Path(gateway_stopped).read_text().strip().splitlines()[-1]
     needle = json.loads(last_line)["ts"]  # the programs log JSON lines; the time stamp is unique and plain
-    result = up.cli("check", BOUNDARY, "--no-disruptive", "-k", "test_get_my_account_returns_the_callers_account", "--json")
+    result = up.cli(
+        "check", BOUNDARY, "--no-disruptive", "-k", "test_get_my_account_returns_the_callers_account", "--json"
+    )
     assert result.code == 1, result.out[-3000:] + result.err[-3000:]
     document = result.document
     assert document["failures"], document

@@ -8,6 +8,7 @@ attaching log tails, process states and the re-run command to each failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -150,10 +151,8 @@ def check(
     with log.open("w", encoding="utf-8") as sink, out.live(live_table(tally, started)) as live:
         proc = subprocess.Popen(command, cwd=project.root, stdout=sink, stderr=subprocess.STDOUT)
         while proc.poll() is None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=POLL_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
             tally.read(run / "events.jsonl")
             live.update(live_table(tally, started))
     tally.read(run / "events.jsonl")
@@ -177,7 +176,12 @@ def finish(out: Output, run: Path, returncode: int, seconds: float, disruptive_s
         table.add_column(column, justify="left" if column in ("boundary", "result") else "right")
     for name, row in rows.items():
         table.add_row(
-            name, verdict(row.failed, row.passed), str(row.passed), str(row.failed), str(row.skipped), f"{row.seconds:.1f}"
+            name,
+            verdict(row.failed, row.passed),
+            str(row.passed),
+            str(row.failed),
+            str(row.skipped),
+            f"{row.seconds:.1f}",
         )
     out.table(table)
     if disruptive_skipped is not None:

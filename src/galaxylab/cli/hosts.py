@@ -162,9 +162,7 @@ def lab_pids(name: str, url: str, root: str) -> set[int]:
     """The lab's supervisord on the host (the one run from ``root``) and everything it runs."""
     ps = run(name, url, "ps -eo pid=,ppid=,args=").stdout
     conf = f"{root.rstrip('/')}/supervisor/supervisord.conf"
-    roots = {
-        int(line.split()[0]) for line in ps.splitlines() if "supervisord" in line and conf in line.split()[2:]
-    }
+    roots = {int(line.split()[0]) for line in ps.splitlines() if "supervisord" in line and conf in line.split()[2:]}
     return descendants(ps, roots)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -168,10 +169,7 @@ def down(out: Output, project: Project, inventory_path: str, names: Sequence[str
     target = prepare(project, inventory_path, names, extra, "down")
     before = _manifests_or_none(project)
     log = project.reports / "down.log"
-    if names:
-        report = _remove_boundaries(out, target, log)
-    else:
-        report = run_with_progress(out, target, DOWN, [], log)
+    report = _remove_boundaries(out, target, log) if names else run_with_progress(out, target, DOWN, [], log)
     rows = summarize(out, "Teardown", report)
     if report.returncode != 0:
         out.document({"verb": "down", "returncode": report.returncode, "boundaries": rows, "left": []})
@@ -213,7 +211,9 @@ def leftovers(project: Project, target: Target, gone: Sequence[Manifest], whole_
         for program in manifest.programs():
             url = manifest.hosts[program.host].testinfra
             listening = {listener.port for listener in hosts.listeners(program.host, url)}
-            left += [f"{program.host}: port {p} of {program.name} is listening" for p in program.ports if p in listening]
+            left += [
+                f"{program.host}: port {p} of {program.name} is listening" for p in program.ports if p in listening
+            ]
         if (project.manifests_dir / f"{manifest.boundary}.json").exists():
             left.append(f"controller: the manifest of {manifest.boundary} is still there")
     if whole_lab:
@@ -221,7 +221,7 @@ def leftovers(project: Project, target: Target, gone: Sequence[Manifest], whole_
             url, root = values.galaxylab_testinfra, values.galaxylab_root
             ps = hosts.run(name, url, "ps -eww -o pid=,args=").stdout.splitlines()
             left += [f"{name}: process {line.strip()}" for line in ps if root.rstrip("/") + "/" in line]
-            if hosts.run(name, url, f"test -e {root}").rc == 0:
+            if hosts.run(name, url, f"test -e {shlex.quote(root)}").rc == 0:
                 left.append(f"{name}: {root} still exists")
         if project.state_dir.exists():
             left.append(f"controller: {project.state_dir} still exists")

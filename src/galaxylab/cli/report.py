@@ -69,7 +69,8 @@ def rerun_commands(boundary: str, nodeid: str) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
     if config.getoption("galaxylab_lab_state"):
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             lab_check = boundary_of(item.path, root) == STATE_ROW
             (drop if lab_check and item.get_closest_marker(LAB_STATE) is None else keep).append(item)
@@ -100,7 +101,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     boundary = boundary_of(item.path, item.config.rootpath)
     if boundary is None or boundary == STATE_ROW:
         return
-    for name, text in explain(item.config.rootpath, boundary, item.nodeid, item.config.getoption("galaxylab_log_lines")):
+    for name, text in explain(
+        item.config.rootpath, boundary, item.nodeid, item.config.getoption("galaxylab_log_lines")
+    ):
         report.sections.append((f"galaxylab: {name}", text))
         # JUnit takes a test's <property> elements from its teardown report, made from the item's.
         item.user_properties.append((f"galaxylab: {name}", text))

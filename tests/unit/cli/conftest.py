@@ -35,7 +35,7 @@ def fake_supervisorctl(directory: Path, lines: list[str]) -> str:
 
 
 def write_lab(state: Path, directory: Path, boundary: str) -> Manifest:
-    """``boundary``'s manifest in ``state`` (ports 1..3: nothing listens there), its logs and secrets in ``directory``."""
+    """``boundary``'s manifest in ``state`` (ports 1..3: nothing listens), its logs and secrets in ``directory``."""
     root = directory / boundary
     root.mkdir(parents=True)
     supervisorctl = fake_supervisorctl(

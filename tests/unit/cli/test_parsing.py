@@ -86,7 +86,11 @@ def test_run_results_by_boundary() -> None:
     report = idempotence.RunReport(
         0,
         1.0,
-        [_task("localhost", "ok"), _task("localhost~gatewayuser", "ok", True), _task("localhost~gatewayuser", "failed")],
+        [
+            _task("localhost", "ok"),
+            _task("localhost~gatewayuser", "ok", True),
+            _task("localhost~gatewayuser", "failed"),
+        ],
         {},
         "",
     )
