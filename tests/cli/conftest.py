@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from galaxylab import idempotence
+
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "cli_e2e"
 ROOT = "/opt/galaxylab-cli-test"
@@ -53,6 +55,7 @@ class Result:
 
 @dataclass
 class IsolatedLab:
+    project: Path
     inventory: Path
     env: dict[str, str]
     state: Path
@@ -63,7 +66,7 @@ class IsolatedLab:
         command = [sys.executable, "-m", "galaxylab.cli", *args, "--inventory", str(self.inventory)]
         if args[0] in ("up", "down", "idempotence"):
             command += ["-e", f"artifact_build_dir={self.build}"]
-        proc = subprocess.run(command, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(command, cwd=self.project, env=self.env, capture_output=True, text=True, timeout=timeout)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def manifest(self) -> dict[str, Any]:
@@ -84,6 +87,9 @@ def write_inventory(directory: Path) -> Path:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLab]:
     scratch = tmp_path_factory.mktemp("cli-e2e")
+    # A frozen copy of the tree (sources, playbooks and tests): edits made meanwhile change nothing mid-run.
+    project = idempotence.snapshot(REPO, scratch / "project")
+    shutil.copytree(REPO / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     build = scratch / "build"
     cache = REPO.parent / "main" / "build" / "artifact" / ".wheelhouse"
     for candidate in (REPO / "build" / "artifact" / ".wheelhouse", cache):
@@ -92,12 +98,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLab]:
             break
     env = {k: v for k, v in os.environ.items() if k != "GALAXYLAB_PLAYBOOK_ARGS"}
     env.update(
-        GALAXYLAB_PROJECT_DIR=str(REPO),
+        GALAXYLAB_PROJECT_DIR=str(project),
         GALAXYLAB_STATE_DIR=str(scratch / "state"),
-        PYTHONPATH=os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([str(project / "src"), env.get("PYTHONPATH", "")]),
         COLUMNS="200",
     )
-    isolated = IsolatedLab(write_inventory(scratch), env, scratch / "state", build)
+    isolated = IsolatedLab(project, write_inventory(scratch), env, scratch / "state", build)
     try:
         yield isolated
     finally:

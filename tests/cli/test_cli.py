@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import BOUNDARY, PORT_OFFSET, REPO, IsolatedLab
+from tests.cli.conftest import BOUNDARY, PORT_OFFSET, IsolatedLab
 
 pytestmark = pytest.mark.cli_e2e
 
@@ -57,7 +57,7 @@ def test_check_without_disruptive_tests(up: IsolatedLab) -> None:
     assert document["boundaries"][BOUNDARY]["failed"] == 0
     assert document["boundaries"][BOUNDARY]["passed"] > 0
     run = Path(document["run"])
-    assert (REPO / "reports" / "latest").resolve() == run.resolve()
+    assert (up.project / "reports" / "latest").resolve() == run.resolve()
     assert (run / "junit.xml").is_file()
     assert "<html" in (run / "report.html").read_text()
 

@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; an operator mistake is one line on stderr (and a JSON error with --json), exit 2."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="galaxylab", standalone_mode=False)
+        # Without standalone mode click returns a verb's typer.Exit status instead of exiting.
+        code = app(args=args, prog_name="galaxylab", standalone_mode=False)
     except OperatorError as error:
         if "--json" in args:
             sys.stdout.write(json.dumps({"error": error.code, "message": error.message}) + "\n")
@@ -144,4 +145,4 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("galaxylab: interrupted\n")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0

@@ -199,3 +199,13 @@ def test_make_check_of_an_unknown_boundary_is_one_line(project: Path) -> None:
     assert result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
     assert "*** unknown boundary nosuch (known: authsessionuser gatewayauthsession " in line
+
+
+def test_a_failing_verb_exits_with_its_status(
+    capsys: pytest.CaptureFixture[str], lab: Callable[[str], Manifest]
+) -> None:
+    """status of a boundary whose programs are not all running (the fake supervisorctl says FATAL): exit 1."""
+    lab("gatewayuser")
+    code, out, _ = run(capsys, "status", "gatewayuser", "--json")
+    assert code == 1
+    assert '"healthy": false' in out
