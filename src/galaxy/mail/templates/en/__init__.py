@@ -1,0 +1,1 @@
+"""Mail templates (package data; a package so the wheel ships its *.j2 files)."""
