@@ -60,7 +60,7 @@ class SmtpProvider:
             raise SendFailed("SMTP server did not answer in time", permanent=False) from None
         except (aiosmtplib.SMTPException, OSError) as exc:  # refused or broken connection
             raise SendFailed(f"SMTP connection failed: {type(exc).__name__}", permanent=False) from None
-        return one_line(answer)
+        return one_line(f"accepted: {answer}")
 
 
 def _first_refusal(exc: aiosmtplib.SMTPRecipientsRefused) -> tuple[int, str]:

@@ -18,6 +18,13 @@ log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 5.0
 
 
+def stopping() -> bool:
+    """This task was asked to stop. A client library may turn the cancellation into its own timeout error
+    (a cancel racing a socket timeout); a loop that handles that error must still end."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Runner:
     def __init__(self, dispatcher: Dispatcher, *, concurrency: int, poll_interval_seconds: float) -> None:
         self._dispatcher = dispatcher
@@ -33,7 +40,7 @@ class Runner:
     async def run(self) -> None:
         """Forever: claim a queued delivery whenever a send slot is free, and send it."""
         await self._reclaim_own()
-        while True:
+        while not stopping():
             await self._slots.acquire()
             try:
                 delivery = await self._dispatcher.claim()
@@ -60,7 +67,7 @@ class Runner:
 
     async def _reclaim_own(self) -> None:
         """What this instance held when it stopped (a crash mid-send) goes back on the queue at once."""
-        while True:
+        while not stopping():
             try:
                 await self._dispatcher.reclaim(own=True)
                 return
@@ -75,7 +82,7 @@ class Runner:
 
     async def housekeeping(self) -> None:
         """Forever, every poll interval: due retries to the queue, expired leases reclaimed, gauges refreshed."""
-        while True:
+        while not stopping():
             try:
                 if await self._dispatcher.move_due() + await self._dispatcher.reclaim():
                     self.wake()

@@ -29,6 +29,7 @@ from galaxy.mail.domain.errors import (
 )
 from galaxy.mail.domain.model import MailRequest, Origin
 from galaxy.mail.domain.service import Deliveries
+from galaxy.mail.transport.queue import stopping
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.models import DeliveryRequest
 
@@ -85,7 +86,7 @@ class Consumer:
         """Forever: own pending entries first, then new ones, reclaiming idle ones now and then."""
         ready = False
         next_reclaim = 0.0
-        while True:
+        while not stopping():
             try:
                 if not ready:
                     await self.ensure_group()
