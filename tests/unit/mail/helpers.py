@@ -15,8 +15,12 @@ OPERATOR_TOKEN = "operator-token-7a6b5c"
 AUTH = {"Authorization": f"Bearer {TOKENS['authsession']}"}
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 WITHIN = 5.0
-LOGIN_CODE = {"to": "ada@example.com", "template": "auth.login_code", "locale": "en",
-              "params": {"code": "123456", "expires_in_minutes": 10}}
+LOGIN_CODE: dict[str, Any] = {
+    "to": "ada@example.com",
+    "template": "auth.login_code",
+    "locale": "en",
+    "params": {"code": "123456", "expires_in_minutes": 10},
+}
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

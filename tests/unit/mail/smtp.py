@@ -34,14 +34,14 @@ class Sink:
     transactions: int = 0
     port: int = 0
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if self.script and self.script[0].startswith("rcpt "):
             self.transactions += 1
             return self.script.pop(0).removeprefix("rcpt ")
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.transactions += 1
         action = self.script.pop(0) if self.script else "ok"
         if action == "drop":

@@ -17,7 +17,9 @@ from tests.unit.mail.helpers import LOGIN_CODE, TOKENS, assert_problem, post_del
 DELIVERY_ID = re.compile(r"^d_[0-9a-f]{32}$")
 
 
-async def test_a_delivery_is_accepted_stored_and_queued(idle: httpx.AsyncClient, redis: fakeredis.FakeAsyncRedis) -> None:
+async def test_a_delivery_is_accepted_stored_and_queued(
+    idle: httpx.AsyncClient, redis: fakeredis.FakeAsyncRedis
+) -> None:
     response = await post_delivery(idle, "key-00000001")
 
     assert response.status_code == 202, response.text

@@ -36,7 +36,8 @@ async def test_the_message_is_delivered_as_multipart_with_its_headers(
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     assert "123456" in text.get_content()
     assert "Ada <b>L</b>" in text.get_content()
     assert "Ada &lt;b&gt;L&lt;/b&gt;" in html.get_content()
@@ -115,7 +116,11 @@ async def test_past_its_lifetime_a_delivery_is_dead_lettered(
 ) -> None:
     client = await start(
         write_settings(
-            tmp_path, provider="smtp", smtp_port=sink.port, retry_schedule_seconds=(0.05,), delivery_lifetime_seconds=0.3
+            tmp_path,
+            provider="smtp",
+            smtp_port=sink.port,
+            retry_schedule_seconds=(0.05,),
+            delivery_lifetime_seconds=0.3,
         )
     )
     sink.script = ["451 try later"] * 1000
@@ -138,7 +143,8 @@ async def test_a_delivery_held_by_a_crashed_instance_is_sent_after_its_lease(
     delivery_id = (await post_delivery(idle, "crash-lease-1")).json()["delivery_id"]
     store = RedisDeliveryStore(redis, retention_seconds=60)
     held = await store.claim("crashed-instance", datetime.now().astimezone() + timedelta(seconds=0.3))
-    assert held is not None and held.delivery_id == delivery_id
+    assert held is not None
+    assert held.delivery_id == delivery_id
 
     client = await start(smtp_settings)
 

@@ -14,10 +14,9 @@ import pytest
 
 from galaxy.mail.main import Mail
 from galaxy.mail.settings import Settings
-from galaxy_contracts import streams
 from tests.harness.waits import eventually_async
 from tests.unit.mail.conftest import Start
-from tests.unit.mail.helpers import OPERATOR, WITHIN, dead_letters, until_status
+from tests.unit.mail.helpers import OPERATOR, WITHIN, dead_letters
 from tests.unit.mail.smtp import Sink
 
 STREAM = "mail:deliveries"
@@ -131,7 +130,9 @@ async def test_a_malformed_entry_is_dead_lettered_while_the_next_is_delivered(
     assert letter["deliveries"] == "1"
 
 
-async def test_an_entry_missing_a_field_is_dead_lettered(client: httpx.AsyncClient, redis: fakeredis.FakeAsyncRedis) -> None:
+async def test_an_entry_missing_a_field_is_dead_lettered(
+    client: httpx.AsyncClient, redis: fakeredis.FakeAsyncRedis
+) -> None:
     await redis.xadd(STREAM, {"to": "ada@example.com"})
 
     async def dead_lettered() -> dict[str, str]:
