@@ -13,6 +13,7 @@ from typing import Any
 
 import email_validator
 import fakeredis
+import httpx
 import schemathesis
 from schemathesis.hooks import HookContext
 from starlette.applications import Starlette
@@ -21,7 +22,7 @@ from galaxy.mail.domain.model import DELIVERY_ID, MailRequest, Origin
 from galaxy.mail.main import compose, create_app
 from galaxy_contracts import SPEC_DIR
 from tests.unit.mail.conftest import write_settings
-from tests.unit.mail.helpers import LOGIN_CODE, OPERATOR, TOKENS
+from tests.unit.mail.helpers import LOGIN_CODE, OPERATOR, TOKENS, post_delivery, until_status
 
 CONTRACT = SPEC_DIR / "http" / "mail.openapi.yaml"
 SERVICE = {"Authorization": f"Bearer {TOKENS['lab']}"}
@@ -77,3 +78,30 @@ def test_mail_api_conforms_to_its_contract(case: schemathesis.Case[Any]) -> None
     if DELIVERY_ID.fullmatch(str(case.path_parameters.get("delivery_id", ""))):
         case.path_parameters["delivery_id"] = SEEDED_DELIVERY_ID
     case.call_and_validate()
+
+
+def conforms(path: str, method: str, response: httpx.Response) -> httpx.Response:
+    """The status is documented for the operation and the body matches its schema."""
+    operation = schema[path][method]
+    assert str(response.status_code) in operation.definition.raw["responses"], f"{response.status_code} undocumented"
+    operation.validate_response(response)
+    return response
+
+
+async def test_every_outcome_of_a_delivery_conforms(client: httpx.AsyncClient, anonymous: httpx.AsyncClient) -> None:
+    """The answers random data rarely reaches: acceptance, replay, key reuse, each operator view."""
+    create, one = "/v1/deliveries", "/v1/deliveries/{delivery_id}"
+    listing, detail = "/v1/operator/deliveries", "/v1/operator/deliveries/{delivery_id}"
+    accepted = conforms(create, "POST", await post_delivery(client, "conform-1"))
+    assert accepted.status_code == 202
+    assert conforms(create, "POST", await post_delivery(client, "conform-1")).status_code == 200
+    reused = {**LOGIN_CODE, "locale": "fr"}
+    assert conforms(create, "POST", await post_delivery(client, "conform-1", reused)).status_code == 422
+    delivery_id = accepted.json()["delivery_id"]
+    await until_status(client, delivery_id, "recorded")
+    assert conforms(one, "GET", await client.get(f"/v1/deliveries/{delivery_id}")).status_code == 200
+    assert conforms(one, "GET", await client.get(f"/v1/deliveries/d_{'0' * 32}")).status_code == 404
+    assert conforms(listing, "GET", await client.get(listing, headers=OPERATOR)).status_code == 200
+    assert conforms(detail, "GET", await client.get(f"{listing}/{delivery_id}", headers=OPERATOR)).status_code == 200
+    assert conforms(listing, "GET", await anonymous.get(listing)).status_code == 401
+    assert conforms(listing, "GET", await anonymous.get(listing, headers=SERVICE)).status_code == 403
