@@ -1,1 +1,0 @@
-"""Mail templates (package data; a package so the wheel ships its *.j2 files)."""
