@@ -128,9 +128,12 @@ async def test_past_its_lifetime_a_delivery_is_dead_lettered(
 
     view = await until_status(client, delivery_id, "failed")
 
-    assert view["attempts"] >= 2
-    assert {a["outcome"] for a in view["history"]} == {"transient_failure"}
-    assert view["last_error"].startswith("retries_exhausted: SMTP 451 try later")
+    outcomes = [a["outcome"] for a in view["history"]]
+    assert len(outcomes) >= 2
+    assert set(outcomes[:-1]) == {"transient_failure"}
+    # the last retry either failed and found no time left, or came due only after the lifetime's end
+    assert outcomes[-1] in ("transient_failure", "expired")
+    assert view["last_error"].startswith("retries_exhausted: ")
     [letter] = await dead_letters(redis)
     assert letter["reason"] == "retries_exhausted"
     assert letter["deliveries"] == str(view["attempts"])
