@@ -101,3 +101,12 @@ def test_the_sandbox_refuses_unsafe_access() -> None:
 def test_an_undefined_name_is_a_render_failure_not_an_empty_string() -> None:
     with pytest.raises(RenderFailed):
         TEMPLATES.render(LOGIN_CODE, "en", context("a@b.c", "en", {"expires_in_minutes": 1}))
+
+
+def test_the_name_notification_service_sends_greets() -> None:
+    recipient = {"display_name": "Grace <H>", "email": "ada@example.com", "locale": "en"}
+    _, text, html = render("account.welcome", "en", recipient=recipient)
+
+    assert "Hello Grace <H>," in text
+    assert html is not None
+    assert "Hello Grace &lt;H&gt;," in html
