@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.rpc import error_details_pb2, status_pb2
 
 from galaxy.gateway.main import Resources, RunningGateway, start
-from galaxy.gateway.settings import GatewaySettings
+from galaxy.gateway.settings import Settings
 from galaxy_contracts.gateway import bearer, pb, pb_grpc
 from galaxy_contracts.http import AuthSessionClient, UserClient
 from galaxy_contracts.tokens import public_keys_from_pem, public_pem, sign
@@ -58,7 +58,7 @@ class Lab:
         return sign(key, kid, **(args | overrides))
 
 
-def settings(tmp_path: Path, **overrides: Any) -> GatewaySettings:
+def settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "listen_host": "127.0.0.1",
         "port": 1,
@@ -71,7 +71,7 @@ def settings(tmp_path: Path, **overrides: Any) -> GatewaySettings:
         "token_keys_file": tmp_path / "token-keys.json",
         "downstream_timeout_seconds": 2.0,
     }
-    return GatewaySettings(**(values | overrides))
+    return Settings(**(values | overrides))
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ async def subscribe(lab: Lab) -> AsyncIterator[Any]:
 async def until_open(lab: Lab, count: int) -> None:
     """Subscriptions registered and the reader following the stream: what is pushed now is delivered."""
     await eventually(
-        lambda: lab.running.hub.open_count == count and lab.running.reader.position is not None,
+        lambda: lab.running.hub.open_count == count and lab.running.consumer.position is not None,
         what=f"{count} open subscription(s)",
     )
 
@@ -158,7 +158,7 @@ async def test_resume_replays_what_was_missed_then_continues_live(lab: Lab, subs
 async def test_resume_while_entries_keep_arriving_has_no_gaps_or_duplicates(lab: Lab, subscribe: Any) -> None:
     ada, bob = await lab.login("ada@example.com"), await lab.login("bob@example.com")
     before = [await push(lab, ada["user_id"], n) for n in range(30)]
-    await eventually(lambda: lab.running.reader.position is not None, what="the reader")
+    await eventually(lambda: lab.running.consumer.position is not None, what="the reader")
 
     async def produce() -> list[str]:
         added = []

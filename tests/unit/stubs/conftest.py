@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from galaxylab.stubs.main import build_app
+from galaxylab.stubs.main import create_app
 
 TOKENS = {"authsession": "tok-authsession-9f2c", "gateway": "tok-gateway-41aa", "lab": "tok-lab-77d1"}
 
@@ -19,12 +19,12 @@ def bearer(caller: str) -> dict[str, str]:
 
 @pytest.fixture
 def user_app() -> ASGIApp:
-    return build_app("user", TOKENS)
+    return create_app("user", TOKENS)
 
 
 @pytest.fixture
 def mail_app() -> ASGIApp:
-    return build_app("mail", TOKENS)
+    return create_app("mail", TOKENS)
 
 
 def _client(app: ASGIApp, caller: str | None) -> httpx.AsyncClient:

@@ -18,7 +18,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
 
 from galaxy_contracts import SPEC_DIR
-from galaxylab.stubs.main import build_app
+from galaxylab.stubs.main import create_app
 from tests.unit.stubs.conftest import TOKENS, bearer
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -28,7 +28,7 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_path(SPEC_DIR / "http" / "user.openapi.yaml", config=CONFIG)
-APP = build_app("user", TOKENS)
+APP = create_app("user", TOKENS)
 schema.app = APP
 AUTH = bearer("authsession")
 KNOWN_ID = "u_" + "a" * 32
