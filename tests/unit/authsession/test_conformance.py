@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 
 from galaxy.authsession.main import create_app
 from galaxy_contracts import SPEC_DIR
-from tests.unit.authsession.conftest import SERVICE_TOKENS, Login, write_settings, wrong
 from tests.unit.authsession.fakes import FakeMailService, FakeUserService
+from tests.unit.authsession.helpers import SERVICE_TOKENS, Login, write_settings, wrong
 
 AUTH = {"Authorization": f"Bearer {SERVICE_TOKENS['gateway']}"}
 

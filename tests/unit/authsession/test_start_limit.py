@@ -9,8 +9,8 @@ from prometheus_client import REGISTRY
 
 from galaxy.authsession.adapters.challenges import STARTS_PREFIX, email_digest
 from galaxy.authsession.settings import Settings
-from tests.unit.authsession.conftest import Login
 from tests.unit.authsession.fakes import FakeMailService, FakeUserService
+from tests.unit.authsession.helpers import Login
 
 LIMIT = 5
 WINDOW = 600

@@ -9,12 +9,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from galaxylab.stubs.main import create_app
-
-TOKENS = {"authsession": "tok-authsession-9f2c", "gateway": "tok-gateway-41aa", "lab": "tok-lab-77d1"}
-
-
-def bearer(caller: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[caller]}"}
+from tests.unit.stubs.helpers import TOKENS, authorization
 
 
 @pytest.fixture
@@ -28,7 +23,7 @@ def mail_app() -> ASGIApp:
 
 
 def _client(app: ASGIApp, caller: str | None) -> httpx.AsyncClient:
-    headers = bearer(caller) if caller else {}
+    headers = authorization(caller) if caller else {}
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stub", headers=headers)
 
 

@@ -11,7 +11,7 @@ import pytest
 from galaxylab.stubs.domain.control import MAX_DELAY_SECONDS
 from galaxylab.stubs.main import create_app
 from galaxylab.stubs.settings import Kind
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.stubs.helpers import TOKENS
 
 COMMON = [
     ("GET", "/_control/status"),

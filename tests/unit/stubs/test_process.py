@@ -21,7 +21,7 @@ from galaxylab.stubs.main import create_admin, create_app
 from galaxylab.stubs.settings import Settings
 from tests.harness.waits import eventually, until_async
 from tests.unit.programs import child_environment
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.stubs.helpers import TOKENS
 
 DEADLINE_SECONDS = 10.0
 
