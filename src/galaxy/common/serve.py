@@ -184,6 +184,19 @@ async def http_servers(
             yield tasks
 
 
+@asynccontextmanager
+async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """``jobs`` (a stream consumer, a prober) running as tasks until the block ends, then cancelled and awaited.
+    Yield the tasks among a program's ``Running``: one that ends on its own stops the program."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield tasks
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def serve_http(app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int) -> None:
     """The service app and its admin app; a stop signal or either server ending stops both."""
     await serve(http_servers(app, admin, host, port, admin_port))
