@@ -23,7 +23,7 @@ from tests.harness.waits import eventually, until_async
 from tests.unit.programs import child_environment
 from tests.unit.stubs.helpers import TOKENS
 
-DEADLINE_SECONDS = 10.0
+DEADLINE_SECONDS = 30.0  # a deadline, not a wait: a loaded 2-core host needs seconds to start Python
 
 
 async def _until(probe: Callable[[], object], what: str) -> None:
