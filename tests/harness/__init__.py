@@ -7,7 +7,8 @@
 - ``processes``: stop/start/kill a component or Redis through the host's process manager
 - ``secrets``: the boundary's credentials, read through testinfra
 - ``locks``: the per-boundary lock that lets disruptive tests run alone
-- ``rpc``: gRPC failures as a client sees them (status, BadRequest field violations)
+- ``rpc``: gRPC failures as a client sees them (status, BadRequest field violations, ErrorInfo)
+- ``problems``: HTTP problem+json answers as a client reads them
 - ``stubs``: the stubs' control API; ``login_codes``: login codes recorded by the mail stub
 - ``sink``: the SMTP sink's API: received mail (search, wait without polling), SMTP faults, attempts
 - ``login``: the public login flow through the gateway, with the code from any ``LoginCodes``

@@ -1,4 +1,5 @@
-"""Reading gRPC failures the way a client would: status code, message, google.rpc details."""
+"""Reading gRPC failures the way a client would: status code, message, google.rpc details
+(BadRequest field violations, ErrorInfo)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
             detail.Unpack(bad_request)
             violations |= {v.field: v.description for v in bad_request.field_violations}
     return violations
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
+    """The google.rpc.ErrorInfo detail (reason, domain, metadata), None when there is none."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
 
 
 def names_field(violations: dict[str, str], name: str) -> bool:

@@ -1,4 +1,5 @@
-"""Composition root: settings, secrets, Redis and HTTP clients wired into the app; ``main()`` serves it."""
+"""Composition root of Auth/Session: settings, secrets, Redis, adapters, the login use cases and the HTTP
+transport wired once; ``main()`` serves them through galaxy.common.serve."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from starlette.middleware import Middleware
 
 from galaxy.authsession.adapters.challenges import RedisChallengeStore
 from galaxy.authsession.adapters.mail import HttpCodeMailer
+from galaxy.authsession.adapters.metrics import PrometheusLoginMetrics
 from galaxy.authsession.adapters.sessions import RedisSessionStore
 from galaxy.authsession.adapters.users import HttpUserDirectory
-from galaxy.authsession.domain.challenges import ChallengePolicy, CodeHasher
-from galaxy.authsession.service import Clock, LoginService, Signer
+from galaxy.authsession.domain.model import ChallengePolicy, CodeHasher, Signer
+from galaxy.authsession.domain.ports import Clock
+from galaxy.authsession.domain.service import LoginService
 from galaxy.authsession.settings import Settings
-from galaxy.authsession.transport.http import HANDLERS, Api
+from galaxy.authsession.transport.http import EXCEPTION_HANDLERS, Api
 from galaxy.common.admin import admin_app, listener
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
@@ -39,8 +42,8 @@ def create_app(
     mail_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.time,
 ) -> Starlette:
-    """The service app; it owns ``redis`` and closes it on shutdown. Secrets are read now (a bad file raises
-    ``ConfigError`` naming the setting); the HTTP clients open in the lifespan. The transports are for tests."""
+    """The service app; it owns ``redis`` and the HTTP clients and closes them on shutdown. Secrets are read
+    now (a bad file raises ``ConfigError`` naming the setting). The transports and the clock are for tests."""
     signer = Signer(
         read_setting_file(settings, "signing_key_file", tokens.load_private_key),
         settings.signing_kid,
@@ -57,32 +60,33 @@ def create_app(
         starts_per_window=settings.challenge_starts_per_window,
         start_window_seconds=settings.challenge_start_window_seconds,
     )
+    users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport)
+    mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport)
+    login = LoginService(
+        challenges=RedisChallengeStore(redis),
+        sessions=RedisSessionStore(redis),
+        users=HttpUserDirectory(users, timeout),
+        mailer=HttpCodeMailer(mail, timeout),
+        hasher=CodeHasher.from_signing_key(signer.key),
+        signer=signer,
+        policy=policy,
+        session_ttl_seconds=settings.session_ttl_seconds,
+        clock=clock,
+        metrics=PrometheusLoginMetrics(),
+    )
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(redis.aclose)
-            users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport)
             stack.push_async_callback(users.aclose)
-            mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport)
             stack.push_async_callback(mail.aclose)
-            app.state.login = LoginService(
-                challenges=RedisChallengeStore(redis),
-                sessions=RedisSessionStore(redis),
-                users=HttpUserDirectory(users, timeout),
-                mailer=HttpCodeMailer(mail, timeout),
-                hasher=CodeHasher.from_signing_key(signer.key),
-                signer=signer,
-                policy=policy,
-                session_ttl_seconds=settings.session_ttl_seconds,
-                clock=clock,
-            )
             yield
 
     return Starlette(
-        routes=Api(service_tokens, signer).routes(),
+        routes=Api(login, service_tokens).routes(),
         middleware=[Middleware(MetricsMiddleware, service=SERVICE)],
-        exception_handlers=HANDLERS,
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
 

@@ -1,5 +1,8 @@
-"""Run a service: settings and secrets loaded (or one clear line and exit 1), then its servers in one
-event loop until SIGTERM/SIGINT."""
+"""Run a program (every service and the lab's stubs): settings and secrets loaded, listeners bound (or one
+clear line and exit 1), then its servers in one event loop until SIGTERM/SIGINT, then a graceful stop.
+
+``run_service`` is the one path; ``run_http_service`` is it for an HTTP service with a Redis client.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio as aioredis
@@ -18,13 +23,19 @@ from starlette.types import ASGIApp
 
 from galaxy.common import logs
 from galaxy.common.redis import connect
-from galaxy.common.settings import ServiceSettings
+from galaxy.common.settings import ProgramSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 S = TypeVar("S", bound=BaseSettings)
+P = TypeVar("P", bound=ProgramSettings)
 SS = TypeVar("SS", bound=ServiceSettings)
 T = TypeVar("T")
+Running = Sequence[Awaitable[Any]]
+"""What a started program must keep running: one of them ending (a server that died) stops the program."""
+Started = AbstractAsyncContextManager[Running]
+"""A program's servers: entering binds and starts them (``StartupFailed`` if a port is taken), leaving stops
+them gracefully and closes what they opened."""
 
 
 # --- start-up: configuration ---------------------------------------------------------------------
@@ -66,14 +77,32 @@ def problems(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(f"{prefix}{'_'.join(map(str, e['loc']))}".upper() + f": {e['msg']}" for e in found)
 
 
-def start(program: str, service: str, settings_cls: type[SS]) -> SS:
-    """Settings loaded (or exit 1) and logging set up at their level."""
+def start(program: str, service: str | Callable[[P], str], settings_cls: type[P]) -> P:
+    """Settings loaded (or exit 1) and logging set up at their level, as ``service`` (a name, or one
+    derived from the settings)."""
     settings = load_settings(program, settings_cls)
-    logs.setup(service, settings.log_level)
+    logs.setup(service if isinstance(service, str) else service(settings), settings.log_level)
     return settings
 
 
 # --- serving -------------------------------------------------------------------------------------
+
+
+class StartupFailed(Exception):
+    """A listener cannot be bound; the message names the address."""
+
+
+def bind(host: str, port: int, what: str) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 picks a free port); ``StartupFailed`` naming ``what``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as exc:
+        raise StartupFailed(f"cannot listen for {what} on {host}:{port}: {exc.strerror}") from None
+
+
+def bound_port(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
 
 
 class Server(uvicorn.Server):
@@ -130,14 +159,53 @@ async def until_stopped(*running: Awaitable[Any]) -> None:
         log.info("stop signal received; shutting down")
 
 
+@asynccontextmanager
+async def asgi_servers(*apps: tuple[ASGIApp, socket.socket]) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Each app served by uvicorn on its bound socket; leaving shuts them all down gracefully."""
+    servers = [uvicorn_server(app, *sock.getsockname()[:2]) for app, sock in apps]
+    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, (_, sock) in zip(servers, apps, strict=True)]
+    try:
+        yield tasks
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@asynccontextmanager
+async def http_servers(
+    app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """The main app and the admin app, both ports bound on entering (``StartupFailed`` names a taken one)."""
+    with contextlib.ExitStack() as sockets:
+        main = sockets.enter_context(bind(host, port, "HTTP"))
+        admin_socket = sockets.enter_context(bind(host, admin_port, "the admin port"))
+        async with asgi_servers((app, main), (admin, admin_socket)) as tasks:
+            yield tasks
+
+
+@asynccontextmanager
+async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """``jobs`` (a stream consumer, a prober) running as tasks until the block ends, then cancelled and awaited.
+    Yield the tasks among a program's ``Running``: one that ends on its own stops the program."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield tasks
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def serve_http(app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int) -> None:
     """The service app and its admin app; a stop signal or either server ending stops both."""
-    servers = [uvicorn_server(app, host, port), uvicorn_server(admin, host, admin_port)]
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    await until_stopped(*tasks)
-    for server in servers:
-        server.should_exit = True
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await serve(http_servers(app, admin, host, port, admin_port))
+
+
+async def serve(started: Started) -> None:
+    """Start, wait for a stop signal (or a server that died), stop."""
+    async with started as running:
+        await until_stopped(*running)
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -148,6 +216,29 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         log.info("interrupted")
 
 
+def run_service(
+    program: str,
+    service: str | Callable[[P], str],
+    settings_cls: type[P],
+    build: Callable[[P], Started],
+) -> None:
+    """The whole life of a program: settings (exit 1 naming a bad one), logging, ``build(settings)`` (the
+    composition root: reads secrets and wires everything; a ``ConfigError`` exits 1 with one line), then
+    its servers (a port taken exits 1 with one line) until SIGTERM/SIGINT, then a graceful stop."""
+    settings = start(program, service, settings_cls)
+    started = load_or_exit(program, lambda: build(settings))
+    log.info(
+        "%s starting",
+        program,
+        extra={"listen_host": settings.listen_host, "port": settings.port, "admin_port": settings.admin_port},
+    )
+    try:
+        run(lambda: serve(started))
+    except StartupFailed as exc:
+        not_started(program, str(exc))
+    log.info("%s stopped", program)
+
+
 def run_http_service(
     program: str,
     service: str,
@@ -155,19 +246,16 @@ def run_http_service(
     create_app: Callable[[SS, aioredis.Redis], ASGIApp],
     create_admin: Callable[[SS, aioredis.Redis], ASGIApp],
 ) -> None:
-    """The whole life of an HTTP service: settings, logging, its Redis client, the app (secrets are read
-    now: a bad one exits 1 with one line), then both ports until a stop signal.
+    """``run_service`` for an HTTP service: its Redis client, ``create_app`` (secrets are read now) on the
+    main port, ``create_admin`` on the admin port.
 
     The app owns the Redis client (its lifespan closes it); the admin app only pings it.
     """
-    settings = start(program, service, settings_cls)
-    redis = connect(settings.redis_url)
-    app = load_or_exit(program, lambda: create_app(settings, redis))
-    admin = create_admin(settings, redis)
-    log.info(
-        "%s starting",
-        program,
-        extra={"listen_host": settings.listen_host, "port": settings.port, "admin_port": settings.admin_port},
-    )
-    run(lambda: serve_http(app, admin, settings.listen_host, settings.port, settings.admin_port))
-    log.info("%s stopped", program)
+
+    def build(settings: SS) -> Started:
+        redis = connect(settings.redis_url)
+        app = create_app(settings, redis)
+        admin = create_admin(settings, redis)
+        return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port)
+
+    run_service(program, service, settings_cls, build)

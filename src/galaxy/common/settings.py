@@ -13,14 +13,19 @@ from pydantic_settings import BaseSettings
 T = TypeVar("T")
 
 
-class ServiceSettings(BaseSettings):
-    """What every service has. Subclasses set ``env_prefix`` (``GALAXY_<SERVICE>_``)."""
+class ProgramSettings(BaseSettings):
+    """What every program started through ``galaxy.common.serve`` has (services and the lab's stubs)."""
 
     listen_host: str = "127.0.0.1"
     port: int = Field(ge=1, le=65535)
     admin_port: int = Field(ge=1, le=65535)
-    redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
+
+
+class ServiceSettings(ProgramSettings):
+    """What every service has. Subclasses set ``env_prefix`` (``GALAXY_<SERVICE>_``)."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
 
 class ConfigError(ValueError):

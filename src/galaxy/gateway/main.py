@@ -1,32 +1,34 @@
-"""Composition root of the Edge Gateway: ``galaxy-gateway`` (settings from ``GALAXY_GATEWAY_*``)."""
+"""Composition root of the Edge Gateway: settings, secrets, Redis and HTTP clients, adapters, the use cases
+and the gRPC transport wired once; ``main()`` serves them through galaxy.common.serve."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import grpc
 import redis.asyncio as aioredis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc_health.v1 import health_pb2_grpc
+from starlette.applications import Starlette
 
 from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.redis import connect
-from galaxy.common.serve import Server, load_or_exit, not_started, run, until_stopped, uvicorn_server
-from galaxy.common.serve import start as start_program
+from galaxy.common.serve import Running, Server, StartupFailed, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
-from galaxy.gateway.adapters.http import HttpAuthSession, HttpUsers
-from galaxy.gateway.adapters.push_stream import PushStreamReader, RedisPushLog
+from galaxy.gateway.adapters.authsession import HttpAuthSession
+from galaxy.gateway.adapters.push_log import RedisPushLog
 from galaxy.gateway.adapters.sessions import RedisSessions
-from galaxy.gateway.domain.auth import Authenticator
-from galaxy.gateway.domain.push import PushHub
-from galaxy.gateway.domain.service import Downstreams, Gateway
-from galaxy.gateway.settings import GatewaySettings
-from galaxy.gateway.transport.grpc import GatewayServicer
+from galaxy.gateway.adapters.users import HttpUsers
+from galaxy.gateway.domain.service import Authenticator, Downstreams, Gateway, PushHub
+from galaxy.gateway.settings import Settings
+from galaxy.gateway.transport.grpc import Servicer
 from galaxy.gateway.transport.health import HealthReporter
 from galaxy.gateway.transport.metrics import DROPPED, SUBSCRIPTIONS, MetricsInterceptor
+from galaxy.gateway.transport.stream import Consumer
 from galaxy_contracts.gateway import pb_grpc
 from galaxy_contracts.http import AuthSessionClient, UserClient
 from galaxy_contracts.tokens import load_public_keys
@@ -47,7 +49,7 @@ class Resources:
     keys: dict[str, Ed25519PublicKey]
 
     @classmethod
-    def open(cls, settings: GatewaySettings) -> Resources:
+    def open(cls, settings: Settings) -> Resources:
         """Secrets and keys read now: a bad file raises ``ConfigError`` naming its setting."""
         timeout = settings.downstream_timeout_seconds
         authsession_token = read_setting_file(settings, "authsession_token_file", read_secret)
@@ -75,7 +77,7 @@ class RunningGateway:
     admin_task: asyncio.Task[None]
     hub: PushHub
     health: HealthReporter
-    reader: PushStreamReader
+    consumer: Consumer
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -89,7 +91,8 @@ class RunningGateway:
         await asyncio.gather(self.admin_task, *self.background, return_exceptions=True)
 
 
-def build_gateway(settings: GatewaySettings, resources: Resources, hub: PushHub) -> Gateway:
+def create_gateway(settings: Settings, resources: Resources, hub: PushHub) -> Gateway:
+    """The use cases with their adapters."""
     downstreams = Downstreams(
         authsession=HttpAuthSession(resources.authsession),
         users=HttpUsers(resources.users),
@@ -99,65 +102,67 @@ def build_gateway(settings: GatewaySettings, resources: Resources, hub: PushHub)
     return Gateway(downstreams, authenticator, hub, settings.downstream_timeout_seconds)
 
 
-async def start(
-    settings: GatewaySettings, resources: Resources, *, port: int | None = None, admin_port: int | None = None
-) -> RunningGateway:
-    """Everything listening: gRPC (service + health), the push reader, the admin port.
-    ``port``/``admin_port`` override the settings (0 picks a free port). ``StartupFailed`` if a port is taken."""
-    hub = PushHub(settings.subscription_queue_size, on_drop=DROPPED.inc)
-    SUBSCRIPTIONS.set_function(lambda: hub.open_count)
-    health = HealthReporter(resources.redis.ping)
-    server = _grpc_server(build_gateway(settings, resources, hub), health)
-    grpc_port = _bind_grpc(server, settings.listen_host, settings.port if port is None else port)
-    admin_socket = _bind_admin(settings.listen_host, settings.admin_port if admin_port is None else admin_port)
-    await health.prime()
-    await server.start()
-    reader = PushStreamReader(resources.redis, hub.dispatch)
-    background = [asyncio.create_task(reader.run()), asyncio.create_task(health.run())]
-    checks: dict[str, Check] = {
-        "redis": resources.redis.ping,
-        "grpc": listener(settings.listen_host, grpc_port),
-        "push_reader": lambda: _alive(background[0]),
-    }
-    bound_admin_port = int(admin_socket.getsockname()[1])
-    admin = uvicorn_server(admin_app(SERVICE, checks), settings.listen_host, bound_admin_port)
-    admin_task = asyncio.create_task(admin.serve(sockets=[admin_socket]))
-    return RunningGateway(grpc_port, bound_admin_port, server, admin, admin_task, hub, health, reader, background)
-
-
-def _grpc_server(gateway: Gateway, health: HealthReporter) -> grpc.aio.Server:
+def create_app(gateway: Gateway, health: HealthReporter) -> grpc.aio.Server:
+    """The main port's gRPC server: GatewayService and grpc.health.v1 (not bound yet)."""
     server = grpc.aio.server(interceptors=[MetricsInterceptor(SERVICE)])
-    pb_grpc.add_GatewayServiceServicer_to_server(GatewayServicer(gateway), server)  # type: ignore[no-untyped-call]
+    pb_grpc.add_GatewayServiceServicer_to_server(Servicer(gateway), server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     return server
 
 
-async def serve(settings: GatewaySettings, resources: Resources) -> None:
-    """Run until SIGTERM/SIGINT (or the admin server dies), then stop gracefully; ``resources`` closed last."""
+def create_admin(settings: Settings, redis: aioredis.Redis, grpc_port: int, consumer: asyncio.Task[None]) -> Starlette:
+    """/healthz: ready while Redis answers PING, the gRPC port accepts connections and the push consumer runs."""
+    checks: dict[str, Check] = {
+        "redis": redis.ping,
+        "grpc": listener(settings.listen_host, grpc_port),
+        "push_reader": lambda: _alive(consumer),
+    }
+    return admin_app(SERVICE, checks)
+
+
+async def start(
+    settings: Settings, resources: Resources, *, port: int | None = None, admin_port: int | None = None
+) -> RunningGateway:
+    """Everything listening: gRPC (service + health), the push consumer, the admin port.
+    ``port``/``admin_port`` override the settings (0 picks a free port). ``StartupFailed`` if a port is taken."""
+    hub = PushHub(settings.subscription_queue_size, on_drop=DROPPED.inc)
+    SUBSCRIPTIONS.set_function(lambda: hub.open_count)
+    health = HealthReporter(resources.redis.ping)
+    server = create_app(create_gateway(settings, resources, hub), health)
+    grpc_port = _bind_grpc(server, settings.listen_host, settings.port if port is None else port)
+    admin_socket = bind(
+        settings.listen_host, settings.admin_port if admin_port is None else admin_port, "the admin port"
+    )
+    await health.prime()
+    await server.start()
+    consumer = Consumer(resources.redis, hub.dispatch)
+    background = [asyncio.create_task(consumer.run()), asyncio.create_task(health.run())]
+    admin_asgi = create_admin(settings, resources.redis, grpc_port, background[0])
+    admin = uvicorn_server(admin_asgi, settings.listen_host, bound_port(admin_socket))
+    admin_task = asyncio.create_task(admin.serve(sockets=[admin_socket]))
+    return RunningGateway(
+        grpc_port, bound_port(admin_socket), server, admin, admin_task, hub, health, consumer, background
+    )
+
+
+@asynccontextmanager
+async def serving(settings: Settings, resources: Resources) -> AsyncIterator[Running]:
+    """The gateway started (``StartupFailed`` if a port is taken), stopped gracefully on leaving; ``resources``
+    closed last."""
     try:
         running = await start(settings, resources)
         log.info("gateway serving", extra={"grpc_port": running.grpc_port, "admin_port": running.admin_port})
         try:
-            await until_stopped(running.admin_task)
+            yield [running.admin_task]
         finally:
             log.info("gateway stopping")
             await running.stop(STOP_GRACE_SECONDS)
     finally:
         await resources.aclose()
-    log.info("gateway stopped")
 
 
 def main() -> None:
-    settings = start_program(PROGRAM, SERVICE, GatewaySettings)
-    resources = load_or_exit(PROGRAM, lambda: Resources.open(settings))
-    try:
-        run(lambda: serve(settings, resources))
-    except StartupFailed as exc:
-        not_started(PROGRAM, str(exc))
-
-
-class StartupFailed(Exception):
-    """A port cannot be bound."""
+    run_service(PROGRAM, SERVICE, Settings, lambda settings: serving(settings, Resources.open(settings)))
 
 
 def _bind_grpc(server: grpc.aio.Server, host: str, port: int) -> int:
@@ -169,14 +174,6 @@ def _bind_grpc(server: grpc.aio.Server, host: str, port: int) -> int:
     if bound == 0:
         raise StartupFailed(f"cannot listen for gRPC on {address}")
     return bound
-
-
-def _bind_admin(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host.strip("[]"), port), family=family)
-    except OSError as exc:
-        raise StartupFailed(f"cannot listen for the admin port on {host}:{port}: {exc.strerror}") from None
 
 
 async def _alive(task: asyncio.Task[None]) -> None:

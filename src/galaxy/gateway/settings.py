@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from galaxy.common.settings import ServiceSettings
 
 
-class GatewaySettings(ServiceSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GALAXY_GATEWAY_")
 
     authsession_url: str

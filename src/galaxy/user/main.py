@@ -15,10 +15,10 @@ from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.serve import run_http_service
 from galaxy.common.settings import read_service_tokens, read_setting_file
-from galaxy.user.adapters.redis_accounts import RedisAccountStore
+from galaxy.user.adapters.accounts import RedisAccountStore
 from galaxy.user.domain.service import Accounts
 from galaxy.user.settings import Settings
-from galaxy.user.transport.http import EXCEPTION_HANDLERS, UserApi
+from galaxy.user.transport.http import EXCEPTION_HANDLERS, Api
 
 SERVICE = "user"
 PROGRAM = "galaxy-user"
@@ -39,7 +39,7 @@ def create_app(settings: Settings, redis: aioredis.Redis) -> Starlette:
             log.info("redis connection closed")
 
     return Starlette(
-        routes=UserApi(accounts, tokens).routes(),
+        routes=Api(accounts, tokens).routes(),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[Middleware(MetricsMiddleware, service=SERVICE)],
         lifespan=lifespan,

@@ -1,38 +1,39 @@
-"""Composition root of ``galaxylab-stub``: one kind of stub, its control API, its admin port."""
+"""Composition root of ``galaxylab-stub``: one kind of stub, its control API, its admin port; ``main()`` serves
+them through galaxy.common.serve, the path every service starts through."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from galaxy.common import logs
-from galaxy.common.admin import admin_app
+from galaxy.common.admin import admin_app, listener
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.problems import EXCEPTION_HANDLERS
-from galaxy.common.serve import run, serve_http
-from galaxy.common.settings import read_service_tokens
+from galaxy.common.serve import Started, http_servers, run_service
+from galaxy.common.settings import ConfigError, read_service_tokens, read_setting_file
 from galaxylab.stubs.domain.accounts import AccountStore
 from galaxylab.stubs.domain.control import ControlState
 from galaxylab.stubs.domain.deliveries import DeliveryStore
-from galaxylab.stubs.settings import Kind, StubSettings
+from galaxylab.stubs.settings import Kind, Settings
 from galaxylab.stubs.transport.control import ControlApi
 from galaxylab.stubs.transport.interceptor import Interceptor
 from galaxylab.stubs.transport.mail import MailApi
 from galaxylab.stubs.transport.user import UserApi
 
+PROGRAM = "galaxylab-stub"
 LAB_CALLER = "lab"
-log = logging.getLogger(__name__)
 
 
-def build_app(kind: Kind, tokens: dict[str, str]) -> ASGIApp:
+def service_name(settings: Settings) -> str:
+    """The name in its logs and metrics: ``user-stub`` or ``mail-stub``."""
+    return f"{settings.kind}-stub"
+
+
+def create_app(kind: Kind, tokens: dict[str, str]) -> ASGIApp:
     """The stub's main-port app; ``tokens`` is the boundary's service-tokens file (with a ``lab`` entry)."""
     if LAB_CALLER not in tokens:
-        raise ValueError(f"the service tokens need a {LAB_CALLER!r} entry for the control API")
+        raise ConfigError(f"the service tokens need a {LAB_CALLER!r} entry for the control API")
     service_tokens = ServiceTokens(tokens)
     state = ControlState()
     routes: list[BaseRoute]
@@ -48,33 +49,18 @@ def build_app(kind: Kind, tokens: dict[str, str]) -> ASGIApp:
     return Interceptor(app, state, service_tokens, service=f"{kind}-stub")
 
 
-async def listening(host: str, port: int) -> None:
-    """Readiness: the main port accepts connections."""
-    target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    _, writer = await asyncio.open_connection(target, port)
-    writer.close()
-    await writer.wait_closed()
-
-
-def build_admin(kind: Kind, host: str, port: int) -> ASGIApp:
+def create_admin(settings: Settings) -> ASGIApp:
     """The admin port: /healthz is ready while the main port accepts connections; /metrics."""
-    return admin_app(f"{kind}-stub", {"listener": lambda: listening(host, port)})
+    return admin_app(service_name(settings), {"listener": listener(settings.listen_host, settings.port)})
 
 
-async def serve(settings: StubSettings, app: ASGIApp) -> None:
-    admin = build_admin(settings.kind, settings.listen_host, settings.port)
-    log.info(
-        "serving",
-        extra={"kind": settings.kind, "port": settings.port, "admin_port": settings.admin_port},
+def build(settings: Settings) -> Started:
+    """Both ports of the stub; the tokens file is read now (a bad one raises ``ConfigError`` naming it)."""
+    app = read_setting_file(
+        settings, "service_tokens_file", lambda path: create_app(settings.kind, read_service_tokens(path))
     )
-    await serve_http(app, admin, settings.listen_host, settings.port, settings.admin_port)
+    return http_servers(app, create_admin(settings), settings.listen_host, settings.port, settings.admin_port)
 
 
 def main() -> None:
-    try:
-        settings = StubSettings()
-        app = build_app(settings.kind, read_service_tokens(settings.service_tokens_file))
-    except (ValidationError, OSError, ValueError) as exc:
-        raise SystemExit(f"galaxylab-stub: bad configuration: {exc}") from None
-    logs.setup(f"{settings.kind}-stub", settings.log_level)
-    run(lambda: serve(settings, app))
+    run_service(PROGRAM, service_name, Settings, build)

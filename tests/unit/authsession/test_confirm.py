@@ -12,8 +12,8 @@ import jwt
 import pytest
 
 from galaxy_contracts import redis_keys, streams, tokens
-from tests.unit.authsession.conftest import KID, Login, wrong
 from tests.unit.authsession.fakes import FakeClock, FakeUserService
+from tests.unit.authsession.helpers import KID, Login, wrong
 
 
 async def session_keys(redis: fakeredis.FakeAsyncRedis) -> list[str]:

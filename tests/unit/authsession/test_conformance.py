@@ -13,11 +13,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, settings
 from schemathesis.hooks import HookContext
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from galaxy.authsession.main import create_app
 from galaxy_contracts import SPEC_DIR
-from tests.unit.authsession.conftest import SERVICE_TOKENS, Login, write_settings, wrong
 from tests.unit.authsession.fakes import FakeMailService, FakeUserService
+from tests.unit.authsession.helpers import SERVICE_TOKENS, Login, write_settings, wrong
 
 AUTH = {"Authorization": f"Bearer {SERVICE_TOKENS['gateway']}"}
 
@@ -33,9 +34,22 @@ def _app() -> Starlette:
         )
 
 
-# schemathesis runs the app (and its lifespan, once) in its own event loop thread.
+class AppPerLifespan:
+    """A new app for each lifespan: an app's lifespan closes its clients for good (as a process ends), and
+    schemathesis ends the lifespan after every test, then starts it again for the next one."""
+
+    def __init__(self) -> None:
+        self._app = _app()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            self._app = _app()
+        await self._app(scope, receive, send)
+
+
+# schemathesis runs the app (and its lifespan) in its own event loop thread.
 schema = schemathesis.openapi.from_path(SPEC_DIR / "http" / "authsession.openapi.yaml")
-schema.app = _app()
+schema.app = AppPerLifespan()
 
 
 @schema.hook

@@ -7,9 +7,16 @@ import re
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from galaxy.authsession.domain.challenges import Challenge, CodeHasher, expires_in_minutes, new_code
 from galaxy.authsession.domain.errors import ChallengeNotFound, TooManyAttempts
-from galaxy.authsession.domain.sessions import Session, from_rfc3339, rfc3339
+from galaxy.authsession.domain.model import (
+    Challenge,
+    CodeHasher,
+    Session,
+    expires_in_minutes,
+    from_rfc3339,
+    new_code,
+    rfc3339,
+)
 
 
 def test_codes_are_six_digits_and_cover_leading_zeros() -> None:

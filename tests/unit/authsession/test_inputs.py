@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from galaxy.common.problems import MAX_BODY_BYTES
-from tests.unit.authsession.conftest import SERVICE_TOKENS
+from tests.harness.problems import assert_problem
+from tests.unit.authsession.helpers import SERVICE_TOKENS
 
 CHALLENGE = "/v1/challenges"
 CONFIRM = f"/v1/challenges/c_{'a' * 32}/confirm"
 SESSION = f"/v1/sessions/s_{'a' * 32}"
 PROTECTED = [("POST", CHALLENGE), ("POST", CONFIRM), ("GET", SESSION), ("POST", f"{SESSION}/revoke")]
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert {"type", "title"} <= set(body)
-    return body
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)

@@ -19,8 +19,8 @@ from galaxy.authsession.settings import Settings
 from galaxy.common.logs import JsonFormatter
 from galaxy.common.redis import connect
 from galaxy.common.settings import ConfigError
-from tests.unit.authsession.conftest import SERVICE_TOKENS, Login, wrong
 from tests.unit.authsession.fakes import FakeMailService, FakeUserService
+from tests.unit.authsession.helpers import SERVICE_TOKENS, Login, wrong
 from tests.unit.common.ports import closed_port, listening
 
 

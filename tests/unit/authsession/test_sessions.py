@@ -6,7 +6,7 @@ import fakeredis
 import httpx
 
 from galaxy_contracts import redis_keys, tokens
-from tests.unit.authsession.conftest import KID, Login
+from tests.unit.authsession.helpers import KID, Login
 
 
 async def open_session(login: Login) -> dict[str, str]:

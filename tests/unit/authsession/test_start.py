@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from galaxy_contracts import redis_keys
-from tests.unit.authsession.conftest import Login
 from tests.unit.authsession.fakes import MAIL_TOKEN, FakeClock, FakeMailService, FakeUserService
+from tests.unit.authsession.helpers import Login
 
 
 async def everything_in(redis: fakeredis.FakeAsyncRedis) -> list[str]:

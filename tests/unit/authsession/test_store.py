@@ -8,9 +8,8 @@ import fakeredis
 import pytest
 
 from galaxy.authsession.adapters.challenges import RedisChallengeStore
-from galaxy.authsession.domain.challenges import Challenge, CodeHasher
 from galaxy.authsession.domain.errors import ChallengeNotFound, TooManyAttempts
-from galaxy.authsession.domain.sessions import Session
+from galaxy.authsession.domain.model import Challenge, CodeHasher, Session
 from galaxy_contracts import redis_keys
 
 NOW = 1_700_000_000.0

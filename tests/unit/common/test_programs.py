@@ -8,7 +8,6 @@ configuration serves /healthz naming its own listener and stops cleanly (exit 0)
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,9 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from galaxy_contracts.tokens import public_pem
 from tests.harness.waits import eventually
-from tests.unit.common.ports import closed_port
+from tests.unit.common.ports import closed_port, listening
+from tests.unit.programs import child_environment
 
-DEADLINE_SECONDS = 20.0
+DEADLINE_SECONDS = 30.0  # a deadline, not a wait: a loaded 2-core host needs seconds to start Python
 SECRET = "tok-secret-5e1f9a"
 DOWN_REDIS = "redis://127.0.0.1:1/0"
 
@@ -90,7 +90,7 @@ PROGRAMS = [
 
 def environment(program: Program, directory: Path, **overrides: str | None) -> dict[str, str]:
     """A complete, valid environment (free ports, a Redis where none listens); ``None`` unsets a variable."""
-    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": str(directory)}
+    env = child_environment(LANG="C.UTF-8", HOME=str(directory))
     values = {
         "LISTEN_HOST": "127.0.0.1",
         "PORT": str(closed_port()),
@@ -167,6 +167,21 @@ def test_a_signing_key_that_is_not_a_key_is_one_line_without_its_content(tmp_pat
     output = refused(program, env)
 
     assert "GALAXY_AUTHSESSION_SIGNING_KEY_FILE" in output
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+@pytest.mark.parametrize("port", ["PORT", "ADMIN_PORT"])
+def test_a_taken_port_is_one_line_naming_it(program: Program, port: str, tmp_path: Path) -> None:
+    with listening() as taken:
+        process = launch(program, environment(program, tmp_path, **{port: str(taken)}))
+        output, _ = process.communicate(timeout=DEADLINE_SECONDS)
+    refusals = [line for line in output.splitlines() if f"{program.name} cannot start" in line]
+
+    assert process.returncode == 1, output
+    assert len(refusals) == 1, output
+    assert f"127.0.0.1:{taken}" in refusals[0]
+    assert "Traceback" not in output
+    assert SECRET not in output
 
 
 def healthz(admin_port: int, process: subprocess.Popen[str]) -> dict[str, str]:

@@ -9,15 +9,16 @@ import grpc
 import httpx
 import pytest
 
-from galaxy_contracts.gateway import pb
-from tests.unit.gateway.conftest import Lab, auth, field_violations, rpc_error
+from galaxy_contracts.gateway import bearer, pb
+from tests.harness.rpc import failure, field_violations
 from tests.unit.gateway.fakes import problem
+from tests.unit.gateway.helpers import Lab
 
 
 async def update(lab: Lab, token: str, paths: list[str], **account: Any) -> pb.Account:
     request = pb.UpdateMyAccountRequest(account=pb.Account(**account))
     request.update_mask.paths.extend(paths)
-    return await lab.stub.UpdateMyAccount(request, metadata=auth(token), timeout=5)
+    return await lab.stub.UpdateMyAccount(request, metadata=bearer(token), timeout=5)
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ async def token(lab: Lab) -> str:
 
 
 async def test_get_my_account_maps_every_field(lab: Lab, token: str) -> None:
-    account = await lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=auth(token), timeout=5)
+    account = await lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=bearer(token), timeout=5)
     stored = next(iter(lab.users.accounts.values()))
 
     assert account.user_id == stored["user_id"]
@@ -73,7 +74,7 @@ async def test_update_sends_only_the_masked_fields(
 
 
 async def test_an_empty_mask_is_invalid_argument_naming_update_mask(lab: Lab, token: str) -> None:
-    error = await rpc_error(update(lab, token, [], display_name="Grace"))
+    error = await failure(update(lab, token, [], display_name="Grace"))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert list(field_violations(error)) == ["update_mask"]
@@ -83,7 +84,7 @@ async def test_an_empty_mask_is_invalid_argument_naming_update_mask(lab: Lab, to
 
 @pytest.mark.parametrize("path", ["email", "user_id", "notification_preferences.sms_enabled", "Display_Name", ""])
 async def test_an_unknown_path_is_invalid_argument_naming_it(lab: Lab, token: str, path: str) -> None:
-    error = await rpc_error(update(lab, token, ["display_name", path], display_name="Grace"))
+    error = await failure(update(lab, token, ["display_name", path], display_name="Grace"))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     violations = field_violations(error)
@@ -105,7 +106,7 @@ async def test_an_unknown_path_is_invalid_argument_naming_it(lab: Lab, token: st
 async def test_invalid_masked_values_are_refused_before_user_service(
     lab: Lab, token: str, paths: list[str], account: dict[str, Any], field: str
 ) -> None:
-    error = await rpc_error(update(lab, token, paths, **account))
+    error = await failure(update(lab, token, paths, **account))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert list(field_violations(error)) == [field]
@@ -116,7 +117,7 @@ async def test_user_service_field_errors_become_violations_inside_account(lab: L
     errors = [{"field": "display_name", "message": "contains control characters"}]
     lab.users.refuse_updates = problem(422, "validation_failed", "one or more fields are invalid", errors=errors)
 
-    error = await rpc_error(update(lab, token, ["display_name"], display_name="bad\u0007name"))
+    error = await failure(update(lab, token, ["display_name"], display_name="bad\u0007name"))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(error) == {"account.display_name": "contains control characters"}
@@ -125,22 +126,22 @@ async def test_user_service_field_errors_become_violations_inside_account(lab: L
 async def test_a_missing_account_is_not_found(lab: Lab, token: str) -> None:
     lab.users.accounts.clear()
 
-    error = await rpc_error(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=auth(token), timeout=5))
+    error = await failure(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=bearer(token), timeout=5))
 
     assert error.code() == grpc.StatusCode.NOT_FOUND
 
 
 @pytest.mark.parametrize(
-    "failure",
+    "fault",
     [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), problem(503, "x")],
     ids=["down", "timeout", "503"],
 )
 async def test_user_service_failures_are_unavailable_naming_user(
-    lab: Lab, token: str, failure: httpx.Response | Exception
+    lab: Lab, token: str, fault: httpx.Response | Exception
 ) -> None:
-    lab.users.override = failure
+    lab.users.override = fault
 
-    error = await rpc_error(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=auth(token), timeout=5))
+    error = await failure(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=bearer(token), timeout=5))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details().startswith("user unavailable")
@@ -150,7 +151,7 @@ async def test_user_service_failures_are_unavailable_naming_user(
 async def test_a_hanging_user_service_is_unavailable_within_the_deadline(lab: Lab, token: str) -> None:
     lab.users.hang = True
 
-    error = await rpc_error(update(lab, token, ["display_name"], display_name="Grace"))
+    error = await failure(update(lab, token, ["display_name"], display_name="Grace"))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details() == "user unavailable: no answer within 0.20s"
@@ -168,7 +169,7 @@ def blocked(lab: Lab, token: str) -> dict[str, Any]:
 
 
 async def test_a_blocked_account_cannot_read_itself(lab: Lab, token: str, blocked: dict[str, Any]) -> None:
-    error = await rpc_error(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=auth(token), timeout=5))
+    error = await failure(lab.stub.GetMyAccount(pb.GetMyAccountRequest(), metadata=bearer(token), timeout=5))
 
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error.details() == "account is blocked"
@@ -177,7 +178,7 @@ async def test_a_blocked_account_cannot_read_itself(lab: Lab, token: str, blocke
 async def test_a_blocked_account_cannot_update_itself_and_nothing_is_sent(
     lab: Lab, token: str, blocked: dict[str, Any]
 ) -> None:
-    error = await rpc_error(update(lab, token, ["display_name"], display_name="Mallory"))
+    error = await failure(update(lab, token, ["display_name"], display_name="Mallory"))
 
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error.details() == "account is blocked"

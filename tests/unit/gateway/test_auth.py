@@ -12,8 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from galaxy_contracts import redis_keys
-from galaxy_contracts.gateway import pb
-from tests.unit.gateway.conftest import GATEWAY_TOKEN, Lab, auth, rpc_error
+from galaxy_contracts.gateway import bearer, pb
+from tests.harness.rpc import failure
+from tests.unit.gateway.helpers import GATEWAY_TOKEN, Lab
 
 
 async def get_account(lab: Lab, metadata: Any) -> pb.Account:
@@ -23,7 +24,7 @@ async def get_account(lab: Lab, metadata: Any) -> pb.Account:
 async def test_a_valid_token_of_an_active_session_reaches_its_account(lab: Lab) -> None:
     session = await lab.login("ada@example.com")
 
-    account = await get_account(lab, auth(session["session_token"]))
+    account = await get_account(lab, bearer(session["session_token"]))
 
     assert (account.user_id, account.email) == (session["user_id"], "ada@example.com")
     assert [r.path for r in lab.users.requests] == [f"/v1/accounts/{session['user_id']}"]
@@ -45,7 +46,7 @@ async def test_bad_tokens_are_unauthenticated_with_a_clear_message(lab: Lab, mak
     session = await lab.login()
     token = make_token(lab, session)
 
-    error = await rpc_error(get_account(lab, auth(token)))
+    error = await failure(get_account(lab, bearer(token)))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert reason in error.details()
@@ -59,7 +60,7 @@ async def test_bad_tokens_are_unauthenticated_with_a_clear_message(lab: Lab, mak
     ids=["missing", "not-bearer"],
 )
 async def test_missing_or_non_bearer_metadata_is_unauthenticated(lab: Lab, metadata: Any, reason: str) -> None:
-    error = await rpc_error(get_account(lab, metadata))
+    error = await failure(get_account(lab, metadata))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert reason in error.details()
@@ -68,10 +69,10 @@ async def test_missing_or_non_bearer_metadata_is_unauthenticated(lab: Lab, metad
 
 async def test_a_revoked_session_is_refused_on_the_very_next_call(lab: Lab) -> None:
     session = await lab.login()
-    await get_account(lab, auth(session["session_token"]))
+    await get_account(lab, bearer(session["session_token"]))
     await lab.redis.delete(redis_keys.session(session["session_id"]))
 
-    error = await rpc_error(get_account(lab, auth(session["session_token"])))
+    error = await failure(get_account(lab, bearer(session["session_token"])))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "revoked" in error.details()
@@ -81,7 +82,7 @@ async def test_a_session_belonging_to_another_user_is_refused(lab: Lab) -> None:
     ada, bob = await lab.login("ada@example.com"), await lab.login("bob@example.com")
     borrowed = lab.token(ada["user_id"], bob["session_id"])  # validly signed, but bob's session
 
-    error = await rpc_error(get_account(lab, auth(borrowed)))
+    error = await failure(get_account(lab, bearer(borrowed)))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
 
@@ -90,17 +91,17 @@ async def test_logout_revokes_through_authsession_and_the_token_is_refused_at_on
     session = await lab.login()
     token = session["session_token"]
 
-    await lab.stub.Logout(pb.LogoutRequest(), metadata=auth(token), timeout=5)
+    await lab.stub.Logout(pb.LogoutRequest(), metadata=bearer(token), timeout=5)
 
     assert lab.authsession.requests[-1].path == f"/v1/sessions/{session['session_id']}/revoke"
-    error = await rpc_error(get_account(lab, auth(token)))
+    error = await failure(get_account(lab, bearer(token)))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
-    again = await rpc_error(lab.stub.Logout(pb.LogoutRequest(), metadata=auth(token), timeout=5))
+    again = await failure(lab.stub.Logout(pb.LogoutRequest(), metadata=bearer(token), timeout=5))
     assert again.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_logout_without_a_token_calls_nothing(lab: Lab) -> None:
-    error = await rpc_error(lab.stub.Logout(pb.LogoutRequest(), timeout=5))
+    error = await failure(lab.stub.Logout(pb.LogoutRequest(), timeout=5))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert lab.authsession.requests == []
@@ -109,8 +110,8 @@ async def test_logout_without_a_token_calls_nothing(lab: Lab) -> None:
 async def test_each_token_only_reaches_its_own_account(lab: Lab) -> None:
     ada, bob = await lab.login("ada@example.com"), await lab.login("bob@example.com")
 
-    as_ada = await get_account(lab, auth(ada["session_token"]))
-    as_bob = await get_account(lab, auth(bob["session_token"]))
+    as_ada = await get_account(lab, bearer(ada["session_token"]))
+    as_bob = await get_account(lab, bearer(bob["session_token"]))
 
     assert (as_ada.email, as_bob.email) == ("ada@example.com", "bob@example.com")
 
@@ -120,7 +121,7 @@ async def test_the_user_id_in_an_update_request_is_ignored(lab: Lab) -> None:
     request = pb.UpdateMyAccountRequest(account=pb.Account(user_id=ada["user_id"], display_name="Mallory"))
     request.update_mask.paths.append("display_name")
 
-    updated = await lab.stub.UpdateMyAccount(request, metadata=auth(bob["session_token"]), timeout=5)
+    updated = await lab.stub.UpdateMyAccount(request, metadata=bearer(bob["session_token"]), timeout=5)
 
     assert (updated.user_id, updated.display_name) == (bob["user_id"], "Mallory")
     assert lab.users.accounts[ada["user_id"]]["display_name"] == "Ada"
@@ -131,7 +132,7 @@ async def test_redis_down_during_the_session_check_is_unavailable(lab: Lab) -> N
     session = await lab.login()
     lab.server.connected = False
 
-    error = await rpc_error(get_account(lab, auth(session["session_token"])))
+    error = await failure(get_account(lab, bearer(session["session_token"])))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert "session store" in error.details()
@@ -141,11 +142,11 @@ async def test_no_token_or_key_reaches_the_log(lab: Lab, caplog: pytest.LogCaptu
     caplog.set_level(logging.DEBUG)
     session = await lab.login()
     token = session["session_token"]
-    await get_account(lab, auth(token))
-    await rpc_error(get_account(lab, auth(token + "x")))
+    await get_account(lab, bearer(token))
+    await failure(get_account(lab, bearer(token + "x")))
     lab.users.override = httpx.ConnectError("refused")
-    await rpc_error(get_account(lab, auth(token)))
-    await lab.stub.Logout(pb.LogoutRequest(), metadata=auth(token), timeout=5)
+    await failure(get_account(lab, bearer(token)))
+    await lab.stub.Logout(pb.LogoutRequest(), metadata=bearer(token), timeout=5)
 
     logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
     assert "user unavailable" in logged or "ConnectError" in logged

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from galaxy.gateway.domain.account import AccountValues, account_update
-from galaxy.gateway.domain.deadlines import downstream_budget
 from galaxy.gateway.domain.errors import (
     GatewayError,
     InvalidArgument,
@@ -19,7 +17,8 @@ from galaxy.gateway.domain.errors import (
     WrongCode,
     from_api_error,
 )
-from galaxy.gateway.domain.push import PushHub, StreamId, parse_cursor
+from galaxy.gateway.domain.model import AccountValues, StreamId, account_update, downstream_budget, parse_cursor
+from galaxy.gateway.domain.service import PushHub
 from galaxy_contracts.http import ApiError
 from galaxy_contracts.models import Problem
 

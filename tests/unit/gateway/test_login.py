@@ -11,8 +11,9 @@ from google.rpc import error_details_pb2
 
 from galaxy.gateway.domain.errors import TOO_MANY_LOGINS
 from galaxy_contracts.gateway import pb
-from tests.unit.gateway.conftest import GATEWAY_TOKEN, Lab, error_info, field_violations, rich_status, rpc_error
+from tests.harness.rpc import error_info, failure, field_violations
 from tests.unit.gateway.fakes import CODE, problem
+from tests.unit.gateway.helpers import GATEWAY_TOKEN, Lab
 
 
 async def start(lab: Lab, email: str = "ada@example.com", locale: str = "") -> pb.StartLoginResponse:
@@ -43,7 +44,7 @@ async def test_start_login_without_locale_sends_none(lab: Lab) -> None:
 async def test_start_login_malformed_input_is_invalid_argument_naming_the_field(
     lab: Lab, email: str, locale: str, field: str
 ) -> None:
-    error = await rpc_error(start(lab, email, locale))
+    error = await failure(start(lab, email, locale))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in error.details()
@@ -56,7 +57,7 @@ async def test_start_login_downstream_validation_errors_become_field_violations(
         422, "validation_failed", "invalid", errors=[{"field": "email", "message": "domain does not accept mail"}]
     )
 
-    error = await rpc_error(start(lab))
+    error = await failure(start(lab))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(error) == {"email": "domain does not accept mail"}
@@ -79,13 +80,13 @@ async def test_confirm_login_returns_a_session_token_that_authenticates(lab: Lab
 async def test_wrong_code_is_unauthenticated_with_the_remaining_attempts(lab: Lab) -> None:
     challenge = await start(lab)
 
-    error = await rpc_error(
+    error = await failure(
         lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id=challenge.challenge_id, code="000000"))
     )
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "4 attempt(s) remaining" in error.details()
-    assert error_info(error).metadata["remaining_attempts"] == "4"
+    assert _info(error).metadata["remaining_attempts"] == "4"
 
 
 @pytest.mark.parametrize(
@@ -96,20 +97,20 @@ async def test_wrong_code_is_unauthenticated_with_the_remaining_attempts(lab: La
 async def test_the_detail_text_is_never_parsed_for_remaining_attempts(lab: Lab, extra: dict[str, int]) -> None:
     lab.authsession.override = problem(401, "invalid_code", "wrong code; 2 attempt(s) remaining", **extra)
 
-    error = await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "a" * 32, code="000000")))
+    error = await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "a" * 32, code="000000")))
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error.details() == "wrong login code"
-    assert not [d for d in rich_status(error).details if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)]
+    assert error_info(error) is None
 
 
 async def test_too_many_wrong_codes_is_resource_exhausted(lab: Lab) -> None:
     challenge = await start(lab)
     request = pb.ConfirmLoginRequest(challenge_id=challenge.challenge_id, code="000000")
     for _ in range(4):
-        assert (await rpc_error(lab.stub.ConfirmLogin(request))).code() == grpc.StatusCode.UNAUTHENTICATED
+        assert (await failure(lab.stub.ConfirmLogin(request))).code() == grpc.StatusCode.UNAUTHENTICATED
 
-    error = await rpc_error(lab.stub.ConfirmLogin(request))
+    error = await failure(lab.stub.ConfirmLogin(request))
 
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "start a new login" in error.details()
@@ -118,7 +119,7 @@ async def test_too_many_wrong_codes_is_resource_exhausted(lab: Lab) -> None:
 async def test_too_many_logins_for_one_e_mail_is_resource_exhausted_saying_so(lab: Lab) -> None:
     lab.authsession.override = problem(429, "too_many_challenges", "too many login challenges; retry in 512s")
 
-    error = await rpc_error(start(lab))
+    error = await failure(start(lab))
 
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error.details() == TOO_MANY_LOGINS
@@ -130,7 +131,7 @@ async def test_unknown_or_used_challenge_is_not_found(lab: Lab, used: bool) -> N
     if used:
         await lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id=challenge_id, code=CODE))
 
-    error = await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id=challenge_id, code=CODE)))
+    error = await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id=challenge_id, code=CODE)))
 
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert "challenge" in error.details()
@@ -140,16 +141,14 @@ async def test_blocked_account_is_permission_denied(lab: Lab) -> None:
     lab.authsession.blocked.add("blocked@example.com")
     challenge = await start(lab, "blocked@example.com")
 
-    error = await rpc_error(
-        lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id=challenge.challenge_id, code=CODE))
-    )
+    error = await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id=challenge.challenge_id, code=CODE)))
 
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "blocked" in error.details()
 
 
 async def test_malformed_confirm_names_both_fields_without_calling_authsession(lab: Lab) -> None:
-    error = await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="nope", code="12ab")))
+    error = await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="nope", code="12ab")))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(error)) == {"challenge_id", "code"}
@@ -157,7 +156,7 @@ async def test_malformed_confirm_names_both_fields_without_calling_authsession(l
 
 
 @pytest.mark.parametrize(
-    ("failure", "reason"),
+    ("fault", "reason"),
     [
         (httpx.ConnectError("connection refused"), "ConnectError"),
         (problem(503, "upstream_unavailable", "user service down"), "user service down"),
@@ -167,16 +166,16 @@ async def test_malformed_confirm_names_both_fields_without_calling_authsession(l
     ids=["down", "503", "500", "credential-refused"],
 )
 async def test_authsession_failures_are_unavailable_naming_authsession(
-    lab: Lab, failure: httpx.Response | Exception, reason: str
+    lab: Lab, fault: httpx.Response | Exception, reason: str
 ) -> None:
-    lab.authsession.override = failure
+    lab.authsession.override = fault
 
-    error = await rpc_error(start(lab))
+    error = await failure(start(lab))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details().startswith("authsession unavailable")
     assert reason in error.details()
-    assert error_info(error).metadata["service"] == "authsession"
+    assert _info(error).metadata["service"] == "authsession"
 
 
 async def test_authsession_503_names_its_own_cause(lab: Lab) -> None:
@@ -184,7 +183,7 @@ async def test_authsession_503_names_its_own_cause(lab: Lab) -> None:
     detail = "user service unavailable: ConnectError"
     lab.authsession.override = problem(503, "upstream_unavailable", detail)
 
-    error = await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "a" * 32, code=CODE)))
+    error = await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "a" * 32, code=CODE)))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details() == f"authsession unavailable: {detail}"
@@ -196,7 +195,7 @@ async def test_a_503_without_detail_names_its_problem_code(lab: Lab) -> None:
         json={"type": "about:blank", "title": "Service Unavailable", "status": 503, "code": "upstream_unavailable"},
     )
 
-    error = await rpc_error(start(lab))
+    error = await failure(start(lab))
 
     assert error.details() == "authsession unavailable: upstream_unavailable"
 
@@ -204,7 +203,7 @@ async def test_a_503_without_detail_names_its_problem_code(lab: Lab) -> None:
 async def test_authsession_answering_outside_its_contract_is_unavailable(lab: Lab) -> None:
     lab.authsession.override = httpx.Response(201, json={"unexpected": True})
 
-    error = await rpc_error(start(lab))
+    error = await failure(start(lab))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert "outside its contract" in error.details()
@@ -215,7 +214,7 @@ async def test_a_hanging_authsession_is_unavailable_after_the_downstream_timeout
     lab.authsession.hang = True
     started = time.monotonic()
 
-    error = await rpc_error(lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=5))
+    error = await failure(lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=5))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details() == "authsession unavailable: no answer within 0.30s"
@@ -228,8 +227,14 @@ async def test_the_callers_shorter_deadline_bounds_the_downstream_call(lab: Lab)
     lab.authsession.hang = True
     started = time.monotonic()
 
-    error = await rpc_error(lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=1.0))
+    error = await failure(lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=1.0))
 
     assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
     assert "authsession unavailable" in error.details()
     assert time.monotonic() - started < 1.0
+
+
+def _info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    info = error_info(error)
+    assert info is not None, f"no google.rpc.ErrorInfo detail in {error.code().name}: {error.details()}"
+    return info

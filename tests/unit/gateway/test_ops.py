@@ -10,9 +10,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from galaxy_contracts.gateway import pb
-from tests.unit.gateway.conftest import Lab, eventually, rpc_error
+from tests.harness.rpc import failure
+from tests.harness.waits import until_async
+from tests.unit.gateway.helpers import Lab
 
 SERVICES = ["", "galaxy.gateway.v1.GatewayService"]
+WITHIN = 5.0
 
 
 async def health_status(lab: Lab, service: str) -> int:
@@ -26,18 +29,18 @@ async def test_health_is_serving_once_redis_answers(lab: Lab, service: str) -> N
     async def serving() -> bool:
         return await health_status(lab, service) == health_pb2.HealthCheckResponse.SERVING
 
-    await eventually(serving, what="SERVING")
+    await until_async(serving, within=WITHIN, what="SERVING")
 
 
 async def test_health_follows_redis_down_and_back(lab: Lab) -> None:
     async def status_is(expected: int) -> bool:
         return await health_status(lab, "") == expected
 
-    await eventually(lambda: status_is(health_pb2.HealthCheckResponse.SERVING), what="SERVING")
+    await until_async(lambda: status_is(health_pb2.HealthCheckResponse.SERVING), within=WITHIN, what="SERVING")
     lab.server.connected = False
-    await eventually(lambda: status_is(health_pb2.HealthCheckResponse.NOT_SERVING), what="NOT_SERVING")
+    await until_async(lambda: status_is(health_pb2.HealthCheckResponse.NOT_SERVING), within=WITHIN, what="NOT_SERVING")
     lab.server.connected = True
-    await eventually(lambda: status_is(health_pb2.HealthCheckResponse.SERVING), what="SERVING again")
+    await until_async(lambda: status_is(health_pb2.HealthCheckResponse.SERVING), within=WITHIN, what="SERVING again")
 
 
 async def admin_get(lab: Lab, path: str) -> httpx.Response:
@@ -81,8 +84,8 @@ async def test_metrics_count_rpcs_by_method_and_code_with_latency(lab: Lab) -> N
     method = "/galaxy.gateway.v1.GatewayService/ConfirmLogin"
     before = (await admin_get(lab, "/metrics")).text
     await lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=5)
-    await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="bad", code="1"), timeout=5))
-    await rpc_error(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "0" * 32, code="123456")))
+    await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="bad", code="1"), timeout=5))
+    await failure(lab.stub.ConfirmLogin(pb.ConfirmLoginRequest(challenge_id="c_" + "0" * 32, code="123456")))
 
     after = (await admin_get(lab, "/metrics")).text
 
@@ -104,7 +107,7 @@ async def test_an_unexpected_error_is_a_plain_internal_status(lab: Lab, monkeypa
 
     monkeypatch.setattr(lab.authsession, "answer", broken)
 
-    error = await rpc_error(lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=5))
+    error = await failure(lab.stub.StartLogin(pb.StartLoginRequest(email="ada@example.com"), timeout=5))
 
     assert error.code() == grpc.StatusCode.INTERNAL
     assert "secret-looking" not in error.details()

@@ -14,10 +14,13 @@ import pytest
 import redis.exceptions
 
 from galaxy_contracts import redis_keys
-from galaxy_contracts.gateway import pb, pb_grpc
-from tests.unit.gateway.conftest import Lab, auth, eventually, field_violations
+from galaxy_contracts.gateway import bearer, pb, pb_grpc
+from tests.harness.rpc import field_violations
+from tests.harness.waits import until_async
+from tests.unit.gateway.helpers import Lab
 
 Session = dict[str, Any]
+WITHIN = 5.0
 
 
 def entry(user_id: str, n: int = 0, **overrides: str) -> dict[str, str]:
@@ -69,7 +72,7 @@ async def subscribe(lab: Lab) -> AsyncIterator[Any]:
     def open_stream(session: Session, resume_after: str = "", stub: Any = None) -> Stream:
         stub = stub or lab.stub
         request = pb.SubscribeRequest(resume_after=resume_after)
-        stream = Stream(stub.Subscribe(request, metadata=auth(session["session_token"])))
+        stream = Stream(stub.Subscribe(request, metadata=bearer(session["session_token"])))
         streams.append(stream)
         return stream
 
@@ -80,10 +83,20 @@ async def subscribe(lab: Lab) -> AsyncIterator[Any]:
 
 async def until_open(lab: Lab, count: int) -> None:
     """Subscriptions registered and the reader following the stream: what is pushed now is delivered."""
-    await eventually(
-        lambda: lab.running.hub.open_count == count and lab.running.reader.position is not None,
-        what=f"{count} open subscription(s)",
-    )
+
+    async def ready() -> bool:
+        return lab.running.hub.open_count == count and lab.running.consumer.position is not None
+
+    await until_async(ready, within=WITHIN, what=f"{count} open subscription(s)")
+
+
+async def until_following(lab: Lab) -> None:
+    """The push consumer has found the stream's end: what is pushed now is delivered."""
+
+    async def following() -> bool:
+        return lab.running.consumer.position is not None
+
+    await until_async(following, within=WITHIN, what="the push consumer")
 
 
 def ids(events: list[pb.PushEvent]) -> list[str]:
@@ -158,7 +171,7 @@ async def test_resume_replays_what_was_missed_then_continues_live(lab: Lab, subs
 async def test_resume_while_entries_keep_arriving_has_no_gaps_or_duplicates(lab: Lab, subscribe: Any) -> None:
     ada, bob = await lab.login("ada@example.com"), await lab.login("bob@example.com")
     before = [await push(lab, ada["user_id"], n) for n in range(30)]
-    await eventually(lambda: lab.running.reader.position is not None, what="the reader")
+    await until_following(lab)
 
     async def produce() -> list[str]:
         added = []

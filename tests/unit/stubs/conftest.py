@@ -8,27 +8,22 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from galaxylab.stubs.main import build_app
-
-TOKENS = {"authsession": "tok-authsession-9f2c", "gateway": "tok-gateway-41aa", "lab": "tok-lab-77d1"}
-
-
-def bearer(caller: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[caller]}"}
+from galaxylab.stubs.main import create_app
+from tests.unit.stubs.helpers import TOKENS, authorization
 
 
 @pytest.fixture
 def user_app() -> ASGIApp:
-    return build_app("user", TOKENS)
+    return create_app("user", TOKENS)
 
 
 @pytest.fixture
 def mail_app() -> ASGIApp:
-    return build_app("mail", TOKENS)
+    return create_app("mail", TOKENS)
 
 
 def _client(app: ASGIApp, caller: str | None) -> httpx.AsyncClient:
-    headers = bearer(caller) if caller else {}
+    headers = authorization(caller) if caller else {}
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stub", headers=headers)
 
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from galaxylab.stubs.domain.control import MAX_DELAY_SECONDS
-from galaxylab.stubs.main import build_app
+from galaxylab.stubs.main import create_app
 from galaxylab.stubs.settings import Kind
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.stubs.helpers import TOKENS
 
 COMMON = [
     ("GET", "/_control/status"),
@@ -62,7 +62,7 @@ async def test_control_needs_the_lab_token(
     kind: Kind, method: str, path: str, authorization: str | None, status: int
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    transport = httpx.ASGITransport(app=build_app(kind, TOKENS))
+    transport = httpx.ASGITransport(app=create_app(kind, TOKENS))
     async with httpx.AsyncClient(transport=transport, base_url="http://stub") as client:
         response = await client.request(method, path, headers=headers, json={})
 
@@ -80,7 +80,7 @@ async def test_a_refused_control_call_changes_nothing(user: httpx.AsyncClient) -
 
 def test_the_stub_refuses_to_start_without_a_lab_token() -> None:
     with pytest.raises(ValueError, match="lab"):
-        build_app("user", {"authsession": "x"})
+        create_app("user", {"authsession": "x"})
 
 
 # --- recorded requests ---------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from tests.harness.stubs import RequestNotSeen, StubControl, StubControlError
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.stubs.helpers import TOKENS
 
 
 def _control(app: ASGIApp, token: str = TOKENS["lab"]) -> StubControl:

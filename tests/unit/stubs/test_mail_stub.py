@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from galaxy_contracts.http import ApiError, MailClient
 from galaxy_contracts.models import Delivery
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.stubs.helpers import TOKENS
 
 LOGIN_CODE: dict[str, object] = {
     "to": "ada@example.com",

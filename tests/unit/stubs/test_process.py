@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -18,11 +17,13 @@ import pytest
 
 from galaxy.common.serve import uvicorn_server
 from galaxy_contracts.http import Unavailable, UserClient
-from galaxylab.stubs.main import build_admin, build_app
+from galaxylab.stubs.main import create_admin, create_app
+from galaxylab.stubs.settings import Settings
 from tests.harness.waits import eventually, until_async
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.programs import child_environment
+from tests.unit.stubs.helpers import TOKENS
 
-DEADLINE_SECONDS = 10.0
+DEADLINE_SECONDS = 30.0  # a deadline, not a wait: a loaded 2-core host needs seconds to start Python
 
 
 async def _until(probe: Callable[[], object], what: str) -> None:
@@ -34,7 +35,7 @@ async def _until(probe: Callable[[], object], what: str) -> None:
 
 @pytest.fixture
 async def user_url() -> AsyncIterator[str]:
-    server = uvicorn_server(build_app("user", TOKENS), "127.0.0.1", 0)
+    server = uvicorn_server(create_app("user", TOKENS), "127.0.0.1", 0)
     task = asyncio.create_task(server.serve())
     await _until(lambda: server.started or task.done(), "uvicorn started")
     port = server.servers[0].sockets[0].getsockname()[1]
@@ -83,11 +84,15 @@ async def test_healthz_is_ready_only_while_the_main_port_listens(user_url: str) 
         unused.bind(("127.0.0.1", 0))
         closed_port = unused.getsockname()[1]
 
-    up = await _healthz(build_admin("user", "127.0.0.1", port))
-    down = await _healthz(build_admin("user", "127.0.0.1", closed_port))
+    up = await _healthz(create_admin(_settings(port)))
+    down = await _healthz(create_admin(_settings(closed_port)))
 
     assert (up.status_code, up.json()["checks"]) == (200, {"listener": "up"})
     assert down.status_code == 503
+
+
+def _settings(port: int) -> Settings:
+    return Settings(kind="user", port=port, admin_port=1, service_tokens_file=Path("/nonexistent"))
 
 
 async def _healthz(admin: object) -> httpx.Response:
@@ -112,7 +117,7 @@ def _stub_process(env: dict[str, str]) -> subprocess.Popen[str]:
     code = "from galaxylab.stubs.main import main; main()"
     return subprocess.Popen(
         [sys.executable, "-c", code],
-        env={"PATH": os.environ.get("PATH", "")} | env,
+        env=child_environment(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -145,7 +150,7 @@ def test_galaxylab_stub_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -
         process.wait()
 
     assert sent.status_code == 202
-    assert process.returncode in (0, -signal.SIGTERM)
+    assert process.returncode == 0, output
     lines = [json.loads(line) for line in output.splitlines()]
     assert {line["service"] for line in lines} == {"mail-stub"}
     assert any(line["msg"] == "Application shutdown complete." for line in lines)
@@ -163,8 +168,11 @@ def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [
-        ({"GALAXYLAB_STUB_KIND": "sms", "GALAXYLAB_STUB_PORT": "1", "GALAXYLAB_STUB_ADMIN_PORT": "2"}, "kind"),
-        ({"GALAXYLAB_STUB_KIND": "user", "GALAXYLAB_STUB_ADMIN_PORT": "2"}, "port"),
+        (
+            {"GALAXYLAB_STUB_KIND": "sms", "GALAXYLAB_STUB_PORT": "1", "GALAXYLAB_STUB_ADMIN_PORT": "2"},
+            "GALAXYLAB_STUB_KIND",
+        ),
+        ({"GALAXYLAB_STUB_KIND": "user", "GALAXYLAB_STUB_ADMIN_PORT": "2"}, "GALAXYLAB_STUB_PORT"),
         (
             {
                 "GALAXYLAB_STUB_KIND": "user",
@@ -172,15 +180,55 @@ def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
                 "GALAXYLAB_STUB_ADMIN_PORT": "2",
                 "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": "/nonexistent/service-tokens.json",
             },
-            "No such file",
+            "GALAXYLAB_STUB_SERVICE_TOKENS_FILE: cannot read /nonexistent/service-tokens.json",
         ),
     ],
+    ids=["bad-kind", "missing-port", "unreadable-tokens"],
 )
-def test_bad_configuration_exits_with_a_message_not_a_traceback(env: dict[str, str], complaint: str) -> None:
-    process = _stub_process({"GALAXYLAB_STUB_SERVICE_TOKENS_FILE": "/dev/null"} | env)
-    output, _ = process.communicate(timeout=DEADLINE_SECONDS)
+def test_bad_configuration_exits_with_one_line_not_a_traceback(env: dict[str, str], complaint: str) -> None:
+    assert_refused(_stub_process({"GALAXYLAB_STUB_SERVICE_TOKENS_FILE": "/dev/null"} | env), complaint)
 
-    assert process.returncode == 1
-    assert output.startswith("galaxylab-stub: bad configuration")
-    assert complaint in output
+
+def test_tokens_without_a_lab_entry_are_refused_naming_the_file(tmp_path: Path) -> None:
+    tokens_file = tmp_path / "service-tokens.json"
+    tokens_file.write_text(json.dumps({"authsession": TOKENS["authsession"]}))
+    port, admin_port = _free_ports(2)
+    env = {
+        "GALAXYLAB_STUB_KIND": "user",
+        "GALAXYLAB_STUB_PORT": str(port),
+        "GALAXYLAB_STUB_ADMIN_PORT": str(admin_port),
+        "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": str(tokens_file),
+    }
+
+    output = assert_refused(_stub_process(env), "GALAXYLAB_STUB_SERVICE_TOKENS_FILE")
+
+    assert "'lab' entry" in output
+    assert TOKENS["authsession"] not in output
+
+
+def test_a_taken_port_is_one_line_naming_it(tmp_path: Path) -> None:
+    tokens_file = tmp_path / "service-tokens.json"
+    tokens_file.write_text(json.dumps(TOKENS))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        [admin_port] = _free_ports(1)
+        env = {
+            "GALAXYLAB_STUB_KIND": "mail",
+            "GALAXYLAB_STUB_PORT": str(port),
+            "GALAXYLAB_STUB_ADMIN_PORT": str(admin_port),
+            "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": str(tokens_file),
+        }
+
+        assert_refused(_stub_process(env), f"cannot listen for HTTP on 127.0.0.1:{port}")
+
+
+def assert_refused(process: subprocess.Popen[str], complaint: str) -> str:
+    """The stub exited 1 with one refusal line (the same as every service's) naming ``complaint``."""
+    output, _ = process.communicate(timeout=DEADLINE_SECONDS)
+    refusals = [line for line in output.splitlines() if "galaxylab-stub cannot start: " in line]
+
+    assert process.returncode == 1, output
+    assert len(refusals) == 1, output
+    assert complaint in refusals[0]
     assert "Traceback" not in output
+    return output

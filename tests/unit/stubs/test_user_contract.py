@@ -18,8 +18,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
 
 from galaxy_contracts import SPEC_DIR
-from galaxylab.stubs.main import build_app
-from tests.unit.stubs.conftest import TOKENS, bearer
+from galaxylab.stubs.main import create_app
+from tests.unit.stubs.helpers import TOKENS, authorization
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -28,9 +28,9 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_path(SPEC_DIR / "http" / "user.openapi.yaml", config=CONFIG)
-APP = build_app("user", TOKENS)
+APP = create_app("user", TOKENS)
 schema.app = APP
-AUTH = bearer("authsession")
+AUTH = authorization("authsession")
 KNOWN_ID = "u_" + "a" * 32
 
 
@@ -83,6 +83,6 @@ def _ensure_account(user_id: str) -> None:
 
 async def _seed(user_id: str) -> None:
     transport = httpx.ASGITransport(app=APP)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stub", headers=bearer("lab")) as lab:
+    async with httpx.AsyncClient(transport=transport, base_url="http://stub", headers=authorization("lab")) as lab:
         response = await lab.post("/_control/accounts", json={"email": "known@example.com", "user_id": user_id})
     assert response.status_code in (201, 409), response.text

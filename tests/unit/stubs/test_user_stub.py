@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from galaxy_contracts.http import ApiError, UserClient
 from galaxy_contracts.models import Account, AccountUpdate, ResolveResponse
-from tests.unit.stubs.conftest import TOKENS
+from tests.unit.stubs.helpers import TOKENS
 
 UNKNOWN_ID = "u_" + "0" * 32
 

@@ -16,7 +16,8 @@ from galaxy.user.main import create_app
 from galaxy.user.settings import Settings
 from galaxy_contracts import streams
 from galaxy_contracts.models import Account, ResolveResponse
-from tests.unit.user.helpers import AUTH, TOKENS, assert_problem, intents
+from tests.harness.problems import assert_problem
+from tests.unit.user.helpers import AUTH, TOKENS, intents
 
 USER_ID = re.compile(r"^u_[0-9a-f]{32}$")
 

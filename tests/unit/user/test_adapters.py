@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 import fakeredis
 import pytest
 
-from galaxy.user.adapters.intents import entry
-from galaxy.user.adapters.redis_accounts import RedisAccountStore
-from galaxy.user.domain.accounts import Account, Intent
+from galaxy.user.adapters.accounts import RedisAccountStore, intent_entry
+from galaxy.user.domain.model import Account, Intent
 from galaxy_contracts import streams
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
@@ -62,7 +61,7 @@ async def test_save_writes_only_the_named_attributes(redis: fakeredis.FakeAsyncR
 def test_entry_matches_the_stream_schema() -> None:
     intent = Intent("account.updated", f"u_{'b' * 32}", {"changed_fields": "locale"}, T0)
 
-    fields = entry(intent)
+    fields = intent_entry(intent)
 
     streams.validate("notification:intents", fields)
     assert json.loads(fields["params"]) == {"changed_fields": "locale"}

@@ -12,7 +12,8 @@ import pytest
 
 from galaxy.user.main import create_app
 from galaxy.user.settings import Settings
-from tests.unit.user.helpers import AUTH, TOKENS, assert_problem, intents
+from tests.harness.problems import assert_problem
+from tests.unit.user.helpers import AUTH, TOKENS, intents
 
 UNKNOWN = f"u_{'0' * 32}"
 # (method, path template, a valid body or None); {id} is an existing account

@@ -18,8 +18,8 @@ import fakeredis
 import schemathesis
 from starlette.applications import Starlette
 
-from galaxy.user.adapters.redis_accounts import RedisAccountStore
-from galaxy.user.domain.accounts import Account, utcnow
+from galaxy.user.adapters.accounts import RedisAccountStore
+from galaxy.user.domain.model import Account, utcnow
 from galaxy.user.main import create_app
 from galaxy.user.settings import Settings
 from galaxy_contracts import SPEC_DIR

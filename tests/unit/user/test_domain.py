@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from galaxy.user.domain.accounts import (
+from galaxy.user.domain.errors import AccountNotFound, Invalid
+from galaxy.user.domain.model import (
     Account,
     Intent,
     Preferences,
@@ -19,7 +20,6 @@ from galaxy.user.domain.accounts import (
     new_user_id,
     normalise_email,
 )
-from galaxy.user.domain.errors import AccountNotFound, Invalid
 from galaxy.user.domain.service import Accounts
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -1,1 +1,1 @@
-"""Outbound I/O: the boundary's Redis, User Service and Mail Service."""
+"""Outbound I/O: one module per port of domain/ports.py, named by the port; ``_``-modules are their shared helpers."""

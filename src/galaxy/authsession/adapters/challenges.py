@@ -1,4 +1,4 @@
-"""Challenges in Redis (a private key space) and their atomic transitions.
+"""``ChallengeStore`` in Redis (a private key space): challenges and their atomic transitions.
 
 Every state change is one Lua script, so concurrent confirms of one challenge
 cannot both win: the first right code *claims* the challenge for a short
@@ -9,6 +9,7 @@ writes the session (and the welcome intent) in the same step.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import secrets
 from typing import cast
@@ -16,18 +17,17 @@ from typing import cast
 import redis.asyncio as aioredis
 from redis.typing import EncodableT
 
-from galaxy.authsession.adapters import intents
-from galaxy.authsession.adapters.sessions import decoded
-from galaxy.authsession.domain.challenges import Challenge
+from galaxy.authsession.adapters._redis import decoded
 from galaxy.authsession.domain.errors import ChallengeNotFound, TooManyAttempts
-from galaxy.authsession.domain.intents import Intent
-from galaxy.authsession.domain.sessions import Session
-from galaxy_contracts import redis_keys
+from galaxy.authsession.domain.model import Challenge, Intent, Session, rfc3339
+from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.models import LOCALES, Locale
 
 PREFIX = "authsession:challenge:"
 # Private keys per e-mail address (a digest, so no address appears in a key name):
 STARTS_PREFIX = "authsession:challenge-starts:"  # fixed-window start counter
+PRODUCER = "authsession"
+INTENTS = redis_keys.NOTIFICATION_INTENTS
 
 # KEYS[1] start counter; ARGV window seconds. -> {starts in this window, seconds left in it}
 _COUNT_START = """
@@ -94,6 +94,27 @@ def key(challenge_id: str) -> str:
 def email_digest(email: str) -> str:
     """One digest per mailbox, whatever the letter case the caller used."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def intent_entry(intent: Intent) -> dict[str, str]:
+    """The ``notification:intents`` entry of ``intent``; raises streams.InvalidEntry rather than write what
+    consumers would refuse."""
+    spec = streams.catalog()["types"].get(intent.type)
+    if spec is None:
+        raise streams.InvalidEntry(f"{INTENTS}: type {intent.type!r} is not in the catalog")
+    missing = [name for name in spec.get("params", []) if name not in intent.params]
+    if missing:
+        raise streams.InvalidEntry(f"{INTENTS}: {intent.type} needs params {missing}")
+    fields = {
+        "intent_id": intent.intent_id,
+        "type": intent.type,
+        "user_id": intent.user_id,
+        "params": json.dumps(intent.params, separators=(",", ":")),
+        "occurred_at": rfc3339(intent.occurred_at),
+        "producer": PRODUCER,
+    }
+    streams.validate(INTENTS, fields)
+    return fields
 
 
 class RedisChallengeStore:
@@ -171,12 +192,12 @@ class RedisChallengeStore:
         args: list[str | int] = [claim, session.session_id, session.ttl_seconds]
         args += [item for pair in session.fields().items() for item in pair]
         if intent is not None:
-            args += [item for pair in intents.entry(intent).items() for item in pair]
+            args += [item for pair in intent_entry(intent).items() for item in pair]
         keys = [
             key(challenge_id),
             redis_keys.session(session.session_id),
             redis_keys.user_sessions(session.user_id),
-            intents.STREAM,
+            INTENTS,
         ]
         return bool(await self._complete(keys=keys, args=args))
 

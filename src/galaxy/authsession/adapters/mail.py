@@ -1,8 +1,9 @@
-"""Mail Service: the auth-code mail goes straight over HTTP, never through notification:intents."""
+"""``CodeMailer`` through Mail Service: the auth-code mail goes straight over HTTP, never through
+notification:intents."""
 
 from __future__ import annotations
 
-from galaxy.authsession.adapters.downstream import call
+from galaxy.authsession.adapters._downstream import call
 from galaxy_contracts.http import MailClient
 from galaxy_contracts.models import Locale
 

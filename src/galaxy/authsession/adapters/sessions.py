@@ -1,22 +1,12 @@
-"""Sessions in Redis under the public keys of contracts/redis/keys.md."""
+"""``SessionStore`` in Redis under the public keys of contracts/redis/keys.md."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import redis.asyncio as aioredis
 
-from galaxy.authsession.domain.sessions import Session
+from galaxy.authsession.adapters._redis import decoded
+from galaxy.authsession.domain.model import Session
 from galaxy_contracts import redis_keys
-
-
-def decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
-    """A hash as text, whether or not the client decodes responses."""
-    return {_text(k): _text(v) for k, v in raw.items()}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisSessionStore:

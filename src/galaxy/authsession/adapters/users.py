@@ -1,9 +1,9 @@
-"""User Service: resolve the account of an e-mail (contracts/http/user.openapi.yaml)."""
+"""``UserDirectory`` through User Service: resolve the account of an e-mail (contracts/http/user.openapi.yaml)."""
 
 from __future__ import annotations
 
-from galaxy.authsession.adapters.downstream import call
-from galaxy.authsession.domain.accounts import ResolvedAccount
+from galaxy.authsession.adapters._downstream import call
+from galaxy.authsession.domain.model import ResolvedAccount
 from galaxy_contracts.http import UserClient
 from galaxy_contracts.models import Locale
 

@@ -1,1 +1,1 @@
-"""The login rules: challenges, sessions, intents and the refusals. Pure: no I/O."""
+"""The login: entities (model), outbound interfaces (ports), use cases (service) and refusals (errors); no I/O."""

@@ -14,9 +14,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from galaxy.authsession.domain import errors
-from galaxy.authsession.service import LoginService, Signer
+from galaxy.authsession.domain.service import LoginService
+from galaxy.common import problems
 from galaxy.common.auth import ServiceTokens
-from galaxy.common.problems import EXCEPTION_HANDLERS, ProblemError, problem_response, read_json
+from galaxy.common.problems import ProblemError, problem_response, read_json
 from galaxy_contracts.models import (
     CHALLENGE_ID_PATTERN,
     SESSION_ID_PATTERN,
@@ -43,8 +44,10 @@ _PROBLEMS: dict[type[errors.AuthSessionError], tuple[int, str, str]] = {
 
 
 class Api:
-    def __init__(self, tokens: ServiceTokens, signer: Signer) -> None:
+    def __init__(self, login: LoginService, tokens: ServiceTokens) -> None:
+        self._login = login
         self._tokens = tokens
+        signer = login.signer
         self._keys = KeySet(keys=[PublicKey(kid=signer.kid, public_key_pem=signer.public_pem())])
 
     def routes(self) -> list[BaseRoute]:
@@ -59,7 +62,7 @@ class Api:
     async def start_challenge(self, request: Request) -> Response:
         self._tokens.caller(request)
         body = await read_json(request, StartChallengeRequest, forbid_null=True)
-        challenge = await _login(request).start(str(body.email), body.locale)
+        challenge = await self._login.start(str(body.email), body.locale)
         answer = Challenge(challenge_id=challenge.challenge_id, expires_at=_utc(challenge.expires_at))
         return _json(answer.model_dump(mode="json"), 201)
 
@@ -67,7 +70,7 @@ class Api:
         self._tokens.caller(request)
         challenge_id = _path_id(request, "challenge_id", CHALLENGE_ID_PATTERN)
         body = await read_json(request, ConfirmRequest)
-        opened = await _login(request).confirm(challenge_id, body.code)
+        opened = await self._login.confirm(challenge_id, body.code)
         answer = Session(
             session_token=opened.token,
             session_id=opened.session.session_id,
@@ -79,22 +82,17 @@ class Api:
 
     async def get_session(self, request: Request) -> Response:
         self._tokens.caller(request)
-        session = await _login(request).session(_path_id(request, "session_id", SESSION_ID_PATTERN))
+        session = await self._login.session(_path_id(request, "session_id", SESSION_ID_PATTERN))
         info = SessionInfo(session_id=session.session_id, user_id=session.user_id, expires_at=_utc(session.expires_at))
         return _json(info.model_dump(mode="json"))
 
     async def revoke_session(self, request: Request) -> Response:
         self._tokens.caller(request)
-        await _login(request).revoke(_path_id(request, "session_id", SESSION_ID_PATTERN))
+        await self._login.revoke(_path_id(request, "session_id", SESSION_ID_PATTERN))
         return Response(status_code=204)
 
     async def list_keys(self, _: Request) -> Response:
         return _json(self._keys.model_dump(mode="json"))
-
-
-def _login(request: Request) -> LoginService:
-    service: LoginService = request.app.state.login
-    return service
 
 
 def _path_id(request: Request, name: str, pattern: str) -> str:
@@ -126,7 +124,7 @@ async def _on_redis_down(request: Request, exc: Exception) -> Response:
     return problem_response(503, "upstream_unavailable", "session storage unavailable; retry later")
 
 
-HANDLERS: dict[Any, Any] = EXCEPTION_HANDLERS | {
+EXCEPTION_HANDLERS: dict[Any, Any] = problems.EXCEPTION_HANDLERS | {
     errors.AuthSessionError: _on_refusal,
     RedisConnectionError: _on_redis_down,
     RedisTimeoutError: _on_redis_down,

@@ -1,1 +1,1 @@
-"""Outbound I/O: authsession and user over HTTP, sessions and the push stream in Redis."""
+"""Outbound I/O: one module per port of domain/ports.py, named by the port; ``_``-modules are their shared helpers."""

@@ -1,10 +1,10 @@
-"""Active sessions, read from the boundary's Redis exactly as contracts/redis/keys.md publishes them."""
+"""``Sessions``: active sessions, read from the boundary's Redis exactly as contracts/redis/keys.md publishes them."""
 
 from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from galaxy.gateway.adapters.deadline import bounded
+from galaxy.gateway.adapters._downstream import bounded
 from galaxy_contracts import redis_keys
 
 SERVICE = "session store (redis)"

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from galaxy_contracts.http import ApiError
 
 ACCOUNT_BLOCKED = "account is blocked"
@@ -75,6 +77,15 @@ class ServiceUnavailable(GatewayError):
 
 def invalid(field: str, description: str) -> InvalidArgument:
     return InvalidArgument([FieldViolation(field, description)])
+
+
+def violations(exc: ValidationError, prefix: str = "") -> InvalidArgument:
+    """Pydantic validation failures as field violations named after the gRPC request's fields."""
+    found = [
+        FieldViolation(prefix + ".".join(str(part) for part in err["loc"]), err["msg"])
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return InvalidArgument(found)
 
 
 def from_api_error(exc: ApiError, *, field_prefix: str = "", not_found: str = "not found") -> GatewayError:

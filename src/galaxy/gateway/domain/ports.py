@@ -1,6 +1,6 @@
 """The outbound I/O the gateway needs, as interfaces the adapters implement and tests swap.
 
-Every call takes ``budget``: the seconds it may use (see ``deadlines.downstream_budget``).
+Every call takes ``budget``: the seconds it may use (see ``model.downstream_budget``).
 Implementations raise ``ServiceUnavailable`` when the other side is down or too slow and let
 ``galaxy_contracts.http.ApiError`` (a 4xx problem) through for the domain to interpret.
 """

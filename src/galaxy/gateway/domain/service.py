@@ -1,24 +1,34 @@
-"""The gateway's use cases, one per RPC; the transport only translates to and from protobuf."""
+"""The gateway's use cases, one per RPC (``Gateway``), who the caller is (``Authenticator``) and the push
+fan-out to open subscriptions (``PushHub``); the transport only translates to and from protobuf."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Final
 
-from galaxy.gateway.domain import account, login
-from galaxy.gateway.domain.auth import Authenticator
-from galaxy.gateway.domain.deadlines import downstream_budget
-from galaxy.gateway.domain.errors import ACCOUNT_BLOCKED, FailedPrecondition, PermissionDenied, from_api_error
-from galaxy.gateway.domain.ports import AuthSession, PushLog, RawEntry, Users
-from galaxy.gateway.domain.push import PushEntry, PushHub, StreamId, parse_cursor, parse_entry
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from galaxy.gateway.domain import model
+from galaxy.gateway.domain.errors import (
+    ACCOUNT_BLOCKED,
+    FailedPrecondition,
+    PermissionDenied,
+    ResourceExhausted,
+    ServiceUnavailable,
+    Unauthenticated,
+    from_api_error,
+)
+from galaxy.gateway.domain.model import AccountValues, PushEntry, StreamId, downstream_budget, parse_cursor, parse_entry
+from galaxy.gateway.domain.ports import AuthSession, PushLog, RawEntry, Sessions, Users
 from galaxy_contracts.http import ApiError
 from galaxy_contracts.models import Account, Challenge, Session
 from galaxy_contracts.streams import InvalidEntry
-from galaxy_contracts.tokens import Claims
+from galaxy_contracts.tokens import LEEWAY_SECONDS, Claims, InvalidToken, verify
 
 log = logging.getLogger(__name__)
 CHALLENGE_NOT_FOUND = "login challenge not found: unknown, already used or expired; start a new login"
@@ -26,6 +36,7 @@ ACCOUNT_NOT_FOUND = "the account of this session no longer exists"
 # How often an open Subscribe stream with nothing to deliver re-checks its session.
 SESSION_RECHECK_SECONDS = 1.0
 REPLAY_PAGE = 500
+BEARER_HINT = "send metadata 'authorization: Bearer <session token>'"
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class Gateway:
         return await self._auth.authenticate(authorization, budget=self._budget(remaining))
 
     async def start_login(self, email: str, locale: str, remaining: float | None) -> Challenge:
-        request = login.start_request(email, locale)
+        request = model.start_request(email, locale)
         try:
             return await self._down.authsession.start_challenge(
                 str(request.email), request.locale, budget=self._budget(remaining)
@@ -60,7 +71,7 @@ class Gateway:
             raise from_api_error(exc, not_found=CHALLENGE_NOT_FOUND) from None
 
     async def confirm_login(self, challenge_id: str, code: str, remaining: float | None) -> Session:
-        request = login.confirm_request(challenge_id, code)
+        request = model.confirm_request(challenge_id, code)
         try:
             return await self._down.authsession.confirm(challenge_id, request.code, budget=self._budget(remaining))
         except ApiError as exc:
@@ -76,10 +87,10 @@ class Gateway:
         return await self._unblocked_account(claims, remaining)
 
     async def update_my_account(
-        self, claims: Claims, paths: Sequence[str], values: account.AccountValues, remaining: float | None
+        self, claims: Claims, paths: Sequence[str], values: AccountValues, remaining: float | None
     ) -> Account:
         """Validated first, then refused for a blocked account before anything is changed."""
-        update = account.account_update(paths, values)
+        update = model.account_update(paths, values)
         started = time.monotonic()
         await self._unblocked_account(claims, remaining)
         left = None if remaining is None else remaining - (time.monotonic() - started)
@@ -156,3 +167,139 @@ def _entries_of(user_id: str, page: Sequence[RawEntry]) -> list[PushEntry]:
         except InvalidEntry as exc:
             log.warning("skipping a malformed push entry", extra={"entry_id": entry_id, "reason": str(exc)})
     return entries
+
+
+# --- who is calling: the token verified locally, the session checked in Redis on every call -------
+
+
+class Authenticator:
+    def __init__(
+        self,
+        keys: dict[str, Ed25519PublicKey],
+        audience: str,
+        sessions: Sessions,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._audience = audience
+        self._sessions = sessions
+        self._clock = clock
+
+    async def authenticate(self, authorization: str | None, *, budget: float) -> Claims:
+        """The caller's claims; ``Unauthenticated`` for a missing, bad or revoked token."""
+        claims = self._verify(bearer_token(authorization))
+        await self.ensure_active(claims, budget=budget)
+        return claims
+
+    async def ensure_active(self, claims: Claims, *, budget: float) -> None:
+        """Still acceptable: not expired, and the session exists for this user (redis/keys.md)."""
+        if self._clock() > claims.expires_at + LEEWAY_SECONDS:
+            raise Unauthenticated("invalid session token: token expired")
+        if await self._sessions.user_of(claims.session_id, budget=budget) != claims.user_id:
+            raise Unauthenticated("session revoked or expired; log in again")
+
+    def _verify(self, token: str) -> Claims:
+        try:
+            return verify(token, self._keys, self._audience)
+        except InvalidToken as exc:
+            raise Unauthenticated(f"invalid session token: {exc}") from None
+
+
+def bearer_token(authorization: str | None) -> str:
+    if authorization is None or not authorization.strip():
+        raise Unauthenticated(f"missing session token: {BEARER_HINT}")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(f"malformed authorization metadata: {BEARER_HINT}")
+    return token.strip()
+
+
+# --- push fan-out: entries routed to the open subscriptions of their user only -------------------
+
+
+class _Closed:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class Subscription:
+    """One open Subscribe stream: a bounded queue of its user's entries."""
+
+    def __init__(self, user_id: str, queue_size: int) -> None:
+        self.user_id = user_id
+        self._queue: asyncio.Queue[PushEntry | _Closed] = asyncio.Queue(maxsize=queue_size)
+        self.closed = False
+
+    def offer(self, entry: PushEntry) -> bool:
+        """Queue ``entry``; False (and the subscription closed) when the client is too far behind."""
+        try:
+            self._queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.close(ResourceExhausted(SLOW_CLIENT))
+            return False
+        return True
+
+    def close(self, error: Exception) -> None:
+        """End the stream with ``error``; buffered entries are dropped (the client resumes from its cursor)."""
+        if self.closed:
+            return
+        self.closed = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(_Closed(error))
+
+    async def next(self) -> PushEntry:
+        item = await self._queue.get()
+        if isinstance(item, _Closed):
+            self._queue.put_nowait(item)
+            raise item.error
+        return item
+
+
+SLOW_CLIENT: Final = "subscription dropped: the client fell too far behind; resubscribe with resume_after"
+SHUTTING_DOWN: Final = "shutting down; resubscribe with resume_after"
+
+
+class PushHub:
+    """Every open subscription of this process, by user."""
+
+    def __init__(self, queue_size: int, on_drop: Callable[[], None] = lambda: None) -> None:
+        self._queue_size = queue_size
+        self._on_drop = on_drop
+        self._by_user: dict[str, set[Subscription]] = {}
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(subs) for subs in self._by_user.values())
+
+    def open(self, user_id: str) -> Subscription:
+        subscription = Subscription(user_id, self._queue_size)
+        self._by_user.setdefault(user_id, set()).add(subscription)
+        return subscription
+
+    def close(self, subscription: Subscription) -> None:
+        subs = self._by_user.get(subscription.user_id, set())
+        subs.discard(subscription)
+        if not subs:
+            self._by_user.pop(subscription.user_id, None)
+
+    def dispatch(self, entry_id: str, fields: Mapping[str, str]) -> None:
+        """One stream entry to every open subscription of its ``user_id``, and no other."""
+        subs = self._by_user.get(fields.get("user_id", ""))
+        if not subs:
+            return
+        try:
+            entry = parse_entry(entry_id, fields)
+        except InvalidEntry as exc:
+            log.warning("skipping a malformed push entry", extra={"entry_id": entry_id, "reason": str(exc)})
+            return
+        for subscription in list(subs):
+            if not subscription.offer(entry):
+                self.close(subscription)
+                self._on_drop()
+                log.warning("dropped a slow push subscriber", extra={"user_id": entry.user_id})
+
+    def shutdown(self) -> None:
+        for subs in list(self._by_user.values()):
+            for subscription in list(subs):
+                subscription.close(ServiceUnavailable("gateway", SHUTTING_DOWN))

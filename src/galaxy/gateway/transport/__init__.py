@@ -1,1 +1,2 @@
-"""The gateway's public gRPC surface: servicer, status mapping, metrics, health."""
+"""Inbound I/O: the public gRPC surface (grpc.py, with its status mapping, metrics and health) and the
+``gateway:push`` consumer (stream.py)."""

@@ -9,23 +9,22 @@ from typing import Any, TypeVar
 
 from grpc.aio import ServicerContext
 
-from galaxy.gateway.domain.account import AccountValues
 from galaxy.gateway.domain.errors import GatewayError
-from galaxy.gateway.domain.push import PushEntry
+from galaxy.gateway.domain.model import AccountValues, PushEntry
 from galaxy.gateway.domain.service import Gateway
 from galaxy.gateway.transport.status import abort, abort_internal
 from galaxy_contracts.gateway import pb, pb_grpc
 from galaxy_contracts.models import Account
 
 R = TypeVar("R")
-Handler = Callable[["GatewayServicer", Any, ServicerContext], Awaitable[R]]
+Handler = Callable[["Servicer", Any, ServicerContext], Awaitable[R]]
 
 
 def unary(method: Handler[R]) -> Handler[R]:
     """Domain errors as their statuses; anything else as a plain INTERNAL (logged, never sent)."""
 
     @functools.wraps(method)
-    async def handle(self: GatewayServicer, request: Any, context: ServicerContext) -> R:
+    async def handle(self: Servicer, request: Any, context: ServicerContext) -> R:
         try:
             return await method(self, request, context)
         except GatewayError as exc:
@@ -36,7 +35,7 @@ def unary(method: Handler[R]) -> Handler[R]:
     return handle
 
 
-class GatewayServicer(pb_grpc.GatewayServiceServicer):
+class Servicer(pb_grpc.GatewayServiceServicer):
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
 

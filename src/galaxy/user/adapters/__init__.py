@@ -1,1 +1,1 @@
-"""Outbound I/O: the Redis account store and the notification-intent publisher."""
+"""Outbound I/O: one module per port of domain/ports.py, named by the port (accounts.py: AccountStore)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from galaxy.user.domain.accounts import Account, Intent
+from galaxy.user.domain.model import Account, Intent
 
 
 class AccountStore(Protocol):

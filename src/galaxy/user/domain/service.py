@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from galaxy.user.domain.accounts import (
+from galaxy.user.domain.errors import AccountNotFound
+from galaxy.user.domain.model import (
     Account,
     Intent,
     ProfileChange,
@@ -16,7 +17,6 @@ from galaxy.user.domain.accounts import (
     require_user_id,
     utcnow,
 )
-from galaxy.user.domain.errors import AccountNotFound
 from galaxy.user.domain.ports import AccountStore
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from starlette.routing import Route
 from galaxy.common import problems
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.problems import problem_response, read_json
-from galaxy.user.domain.accounts import Account, PreferencesChange, ProfileChange
 from galaxy.user.domain.errors import AccountNotFound, Invalid, StoreUnavailable
+from galaxy.user.domain.model import Account, PreferencesChange, ProfileChange
 from galaxy.user.domain.service import Accounts
 from galaxy_contracts import models
 from galaxy_contracts.models import AccountUpdate, BlockRequest, FieldViolation, ResolveRequest, ResolveResponse
@@ -25,7 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 RESOLVE = "resolve"
 
 
-class UserApi:
+class Api:
     def __init__(self, accounts: Accounts, tokens: ServiceTokens) -> None:
         self._accounts = accounts
         self._tokens = tokens

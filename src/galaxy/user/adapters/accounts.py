@@ -1,12 +1,14 @@
-"""Accounts in the boundary's Redis, under the service's private ``user:`` keys.
+"""``AccountStore`` in the boundary's Redis, under the service's private ``user:`` keys.
 
 ``user:account:{user_id}`` is a hash of the account; ``user:email:{email}`` maps a
 normalised e-mail to its user id. Both are written by one Lua script, so an
-e-mail gets exactly one account however many callers race to create it.
+e-mail gets exactly one account however many callers race to create it. A change's
+notification intent is appended to ``notification:intents`` in the same script.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,13 +18,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from galaxy.user.adapters.intents import entry as intent_entry
-from galaxy.user.domain.accounts import Account, Intent, Preferences
 from galaxy.user.domain.errors import StoreUnavailable
-from galaxy_contracts import redis_keys
+from galaxy.user.domain.model import Account, Intent, Preferences
+from galaxy_contracts import redis_keys, streams
 
 ACCOUNT_KEY = "user:account:{}"
 EMAIL_KEY = "user:email:{}"
+PRODUCER = "user"
 
 # KEYS: email index, new account hash. ARGV: new user id, then the hash's field/value pairs.
 _CREATE_OR_GET = """
@@ -87,6 +89,24 @@ def decode(fields: dict[str, str]) -> Account:
         created_at=datetime.fromisoformat(fields["created_at"]),
         updated_at=datetime.fromisoformat(fields["updated_at"]),
     )
+
+
+def intent_entry(intent: Intent) -> dict[str, str]:
+    """The ``notification:intents`` entry of ``intent``; raises InvalidEntry unless it matches the schema
+    and the catalog (contracts/streams/notification-intent.schema.json)."""
+    fields = {
+        "intent_id": intent.intent_id,
+        "type": intent.type,
+        "user_id": intent.user_id,
+        "params": json.dumps(intent.params, separators=(",", ":"), ensure_ascii=False),
+        "occurred_at": intent.occurred_at.isoformat(),
+        "producer": PRODUCER,
+    }
+    streams.validate(redis_keys.NOTIFICATION_INTENTS, fields)
+    spec = streams.catalog()["types"].get(intent.type)
+    if spec is None or set(spec["params"]) - set(intent.params):
+        raise streams.InvalidEntry(f"{redis_keys.NOTIFICATION_INTENTS}: {intent.type}: not in the catalog as sent")
+    return fields
 
 
 def _flag(value: bool) -> str:

@@ -1,21 +1,29 @@
-"""Login challenges: a 6-digit CSPRNG code, kept only as a keyed hash, with a TTL and an attempt limit."""
+"""The login's entities and values: challenges (a 6-digit CSPRNG code kept only as a keyed hash, with a TTL
+and an attempt limit), sessions and their public Redis shape, the intents authsession produces, what login
+knows of an account, and the session-token signer. No I/O."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from galaxy.authsession.domain.errors import ChallengeNotFound, TooManyAttempts
+from galaxy_contracts import tokens
 from galaxy_contracts.models import Locale
 
 CODE_DIGITS = 6
 _CODE_KEY_INFO = b"galaxy-authsession login-code hmac v1"
+WELCOME = "account.welcome"
+
+# --- challenges ----------------------------------------------------------------------------------
 
 
 def new_challenge_id() -> str:
@@ -102,3 +110,114 @@ class Challenge:
 
 def expires_in_minutes(ttl_seconds: int) -> int:
     return -(-ttl_seconds // 60)
+
+
+# --- accounts, sessions, intents -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedAccount:
+    user_id: str
+    blocked: bool
+    created: bool
+    """True only for the one resolve that created the account."""
+
+
+def new_session_id() -> str:
+    return "s_" + secrets.token_hex(16)
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def from_rfc3339(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user_id: str
+    kid: str
+    created_at: int
+    expires_at: int
+
+    @classmethod
+    def open(cls, user_id: str, kid: str, *, now: float, ttl_seconds: int) -> Session:
+        issued = int(now)
+        return cls(new_session_id(), user_id, kid, created_at=issued, expires_at=issued + ttl_seconds)
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self.expires_at - self.created_at
+
+    def fields(self) -> dict[str, str]:
+        """The hash ``authsession:session:{session_id}``."""
+        return {
+            "user_id": self.user_id,
+            "created_at": rfc3339(self.created_at),
+            "expires_at": rfc3339(self.expires_at),
+            "kid": self.kid,
+        }
+
+    @classmethod
+    def from_fields(cls, session_id: str, fields: dict[str, str]) -> Session:
+        return cls(
+            session_id=session_id,
+            user_id=fields["user_id"],
+            kid=fields.get("kid", ""),
+            created_at=int(from_rfc3339(fields["created_at"])),
+            expires_at=int(from_rfc3339(fields["expires_at"])),
+        )
+
+    def active(self, now: float) -> bool:
+        return now < self.expires_at
+
+
+def new_intent_id() -> str:
+    return "i_" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Intent:
+    intent_id: str
+    type: str
+    user_id: str
+    occurred_at: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def account_welcome(user_id: str, *, now: float) -> Intent:
+    return Intent(new_intent_id(), WELCOME, user_id, occurred_at=now)
+
+
+# --- session tokens ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signer:
+    key: Ed25519PrivateKey
+    kid: str
+    audience: str
+
+    def sign(self, session: Session) -> str:
+        return tokens.sign(
+            self.key,
+            self.kid,
+            user_id=session.user_id,
+            session_id=session.session_id,
+            audience=self.audience,
+            ttl_seconds=session.ttl_seconds,
+            now=session.created_at,
+        )
+
+    def public_pem(self) -> str:
+        return tokens.public_pem(self.key)
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session: Session
+    token: str
+    new_account: bool

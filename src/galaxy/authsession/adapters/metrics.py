@@ -1,4 +1,4 @@
-"""Login counters, exposed on the admin port's /metrics."""
+"""``LoginMetrics`` as Prometheus counters, exposed on the admin port's /metrics."""
 
 from __future__ import annotations
 
@@ -10,3 +10,17 @@ CHALLENGES_FAILED = Counter(
     "galaxy_authsession_challenges_failed_total", "Challenge starts and confirms refused or failed", ["reason"]
 )
 SESSIONS_REVOKED = Counter("galaxy_authsession_sessions_revoked_total", "Sessions revoked (logout)")
+
+
+class PrometheusLoginMetrics:
+    def challenge_started(self) -> None:
+        CHALLENGES_STARTED.inc()
+
+    def challenge_confirmed(self) -> None:
+        CHALLENGES_CONFIRMED.inc()
+
+    def challenge_failed(self, reason: str) -> None:
+        CHALLENGES_FAILED.labels(reason).inc()
+
+    def session_revoked(self) -> None:
+        SESSIONS_REVOKED.inc()

@@ -1,42 +1,22 @@
-"""``gateway:push`` in Redis: a replay window for resuming clients and one live XREAD loop per process."""
+"""Inbound ``gateway:push``: one live XREAD loop per process, each new entry handed to the push fan-out."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from galaxy.gateway.adapters.deadline import bounded
-from galaxy.gateway.domain.ports import RawEntry
 from galaxy_contracts.redis_keys import GATEWAY_PUSH
 
 log = logging.getLogger(__name__)
-SERVICE = "push stream (redis)"
 Deliver = Callable[[str, Mapping[str, str]], None]
 
 
-class RedisPushLog:
-    def __init__(self, redis: aioredis.Redis, stream: str = GATEWAY_PUSH) -> None:
-        self._redis = redis
-        self._stream = stream
-
-    async def page_after(self, after: str, count: int, *, budget: float) -> tuple[str | None, Sequence[RawEntry]]:
-        return await bounded(SERVICE, budget, self._page_after(after, count))
-
-    async def _page_after(self, after: str, count: int) -> tuple[str | None, Sequence[RawEntry]]:
-        """One transaction, so trimming cannot slip between the retention check and the read."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xrange(self._stream, "-", "+", count=1)
-            pipe.xrange(self._stream, f"({after}", "+", count=count)
-            first, page = await pipe.execute()
-        return (first[0][0] if first else None), [(entry_id, fields) for entry_id, fields in page]
-
-
-class PushStreamReader:
+class Consumer:
     """Follows the stream from its end at start-up and hands every new entry to ``deliver``, in order.
 
     Survives Redis outages: it keeps its position and continues after the last entry it delivered.

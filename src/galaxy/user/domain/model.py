@@ -1,4 +1,4 @@
-"""Accounts and the rules of how they are created and changed."""
+"""Accounts and the rules of how they are created and changed (entities and values; no I/O)."""
 
 from __future__ import annotations
 

@@ -1,20 +1,13 @@
 """The use cases: start a login, confirm it, read and revoke sessions.
 
-Depends only on the ports below; the composition root plugs in Redis and HTTP adapters, tests plug in fakes.
+Depends only on the ports (domain/ports.py); main.py plugs in the Redis and HTTP adapters, tests plug in fakes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from galaxy.authsession import metrics
-from galaxy.authsession.domain.accounts import ResolvedAccount
-from galaxy.authsession.domain.challenges import Challenge, ChallengePolicy, CodeHasher, expires_in_minutes, new_code
 from galaxy.authsession.domain.errors import (
     AccountBlocked,
     AuthSessionError,
@@ -25,71 +18,22 @@ from galaxy.authsession.domain.errors import (
     TooManyChallenges,
     UpstreamUnavailable,
 )
-from galaxy.authsession.domain.intents import Intent, account_welcome
-from galaxy.authsession.domain.sessions import Session
-from galaxy_contracts import tokens
+from galaxy.authsession.domain.model import (
+    Challenge,
+    ChallengePolicy,
+    CodeHasher,
+    OpenedSession,
+    ResolvedAccount,
+    Session,
+    Signer,
+    account_welcome,
+    expires_in_minutes,
+    new_code,
+)
+from galaxy.authsession.domain.ports import ChallengeStore, Clock, CodeMailer, LoginMetrics, SessionStore, UserDirectory
 from galaxy_contracts.models import Locale
 
-Clock = Callable[[], float]
 log = logging.getLogger(__name__)
-
-
-class ChallengeStore(Protocol):
-    async def count_start(self, email: str, *, window_seconds: int) -> tuple[int, int]:
-        """Count one start for ``email`` in its fixed window: (starts so far, seconds left in the window)."""
-        ...
-
-    async def create(self, challenge: Challenge) -> None: ...
-
-    async def get(self, challenge_id: str) -> Challenge | None: ...
-    async def discard(self, challenge_id: str, claim: str | None = None) -> None: ...
-    async def record_failure(self, challenge_id: str, *, now: float, max_attempts: int) -> int: ...
-    async def claim(self, challenge_id: str, *, now: float, max_attempts: int, lease_seconds: float) -> str: ...
-    async def release(self, challenge_id: str, claim: str) -> None: ...
-    async def complete(self, challenge_id: str, claim: str, session: Session, intent: Intent | None) -> bool: ...
-
-
-class SessionStore(Protocol):
-    async def get(self, session_id: str) -> Session | None: ...
-    async def revoke(self, session_id: str) -> bool: ...
-
-
-class UserDirectory(Protocol):
-    async def resolve(self, email: str, locale: Locale | None) -> ResolvedAccount: ...
-
-
-class CodeMailer(Protocol):
-    async def send_code(
-        self, to: str, code: str, *, locale: Locale | None, challenge_id: str, expires_in_minutes: int
-    ) -> None: ...
-
-
-@dataclass(frozen=True)
-class Signer:
-    key: Ed25519PrivateKey
-    kid: str
-    audience: str
-
-    def sign(self, session: Session) -> str:
-        return tokens.sign(
-            self.key,
-            self.kid,
-            user_id=session.user_id,
-            session_id=session.session_id,
-            audience=self.audience,
-            ttl_seconds=session.ttl_seconds,
-            now=session.created_at,
-        )
-
-    def public_pem(self) -> str:
-        return tokens.public_pem(self.key)
-
-
-@dataclass(frozen=True)
-class OpenedSession:
-    session: Session
-    token: str
-    new_account: bool
 
 
 @dataclass
@@ -103,6 +47,7 @@ class LoginService:
     policy: ChallengePolicy
     session_ttl_seconds: int
     clock: Clock
+    metrics: LoginMetrics
 
     async def start(self, email: str, locale: Locale | None) -> Challenge:
         """Mail a new code; the e-mail's earlier challenges stay usable (the start limit bounds guessing).
@@ -123,9 +68,9 @@ class LoginService:
             )
         except UpstreamUnavailable as exc:
             await self.challenges.discard(challenge.challenge_id)
-            _failed(challenge.challenge_id, exc)
+            self._failed(challenge.challenge_id, exc)
             raise
-        metrics.CHALLENGES_STARTED.inc()
+        self.metrics.challenge_started()
         log.info("challenge started", extra={"challenge_id": challenge.challenge_id})
         return challenge
 
@@ -134,14 +79,14 @@ class LoginService:
         starts, left = await self.challenges.count_start(email, window_seconds=window)
         if starts > self.policy.starts_per_window:
             exc = TooManyChallenges(max(1, left))
-            _failed(None, exc)
+            self._failed(None, exc)
             raise exc
 
     async def confirm(self, challenge_id: str, code: str) -> OpenedSession:
         try:
             return await self._confirm(challenge_id, code)
         except AuthSessionError as exc:
-            _failed(challenge_id, exc)
+            self._failed(challenge_id, exc)
             raise
 
     async def _confirm(self, challenge_id: str, code: str) -> OpenedSession:
@@ -164,7 +109,7 @@ class LoginService:
         intent = account_welcome(account.user_id, now=now) if account.created else None
         if not await self.challenges.complete(challenge_id, claim, session, intent):
             raise ChallengeNotFound
-        metrics.CHALLENGES_CONFIRMED.inc()
+        self.metrics.challenge_confirmed()
         log.info(
             "challenge confirmed",
             extra={
@@ -195,8 +140,19 @@ class LoginService:
 
     async def revoke(self, session_id: str) -> None:
         if await self.sessions.revoke(session_id):
-            metrics.SESSIONS_REVOKED.inc()
+            self.metrics.session_revoked()
             log.info("session revoked", extra={"session_id": session_id})
+
+    def _failed(self, challenge_id: str | None, exc: AuthSessionError) -> None:
+        """Count and log a refusal: the reason and the challenge id, never the code (nor the e-mail)."""
+        reason = _reason(exc)
+        self.metrics.challenge_failed(reason)
+        extra = {"reason": reason} | ({"challenge_id": challenge_id} if challenge_id else {})
+        if isinstance(exc, InvalidCode):
+            extra["remaining_attempts"] = str(exc.remaining_attempts)
+        if isinstance(exc, UpstreamUnavailable):
+            extra["error"] = exc.reason
+        log.info("challenge refused", extra=extra)
 
 
 _REASONS: dict[type[AuthSessionError], str] = {
@@ -206,18 +162,6 @@ _REASONS: dict[type[AuthSessionError], str] = {
     AccountBlocked: "account_blocked",
     TooManyChallenges: "too_many_challenges",
 }
-
-
-def _failed(challenge_id: str | None, exc: AuthSessionError) -> None:
-    """Count and log a refusal: the reason and the challenge id, never the code (nor the e-mail)."""
-    reason = _reason(exc)
-    metrics.CHALLENGES_FAILED.labels(reason).inc()
-    extra = {"reason": reason} | ({"challenge_id": challenge_id} if challenge_id else {})
-    if isinstance(exc, InvalidCode):
-        extra["remaining_attempts"] = str(exc.remaining_attempts)
-    if isinstance(exc, UpstreamUnavailable):
-        extra["error"] = exc.reason
-    log.info("challenge refused", extra=extra)
 
 
 def _reason(exc: AuthSessionError) -> str:
