@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.gateway import GatewayClient, pb
-from tests.boundaries.gatewayuser.sessions import User
+from tests.harness.sessions import User
 from tests.harness.intents import UPDATED, the_intent
 
 

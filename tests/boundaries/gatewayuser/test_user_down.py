@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from galaxy_contracts.gateway import GatewayClient, pb
-from tests.boundaries.gatewayuser.sessions import User
+from tests.harness.sessions import User
 from tests.harness.processes import ProcessControl
 from tests.harness.rpc import failure
 
