@@ -16,6 +16,9 @@ PYTEST := $(BIN)/pytest
 ARGS ?=
 BOUNDARY ?=
 SUITES := $(if $(BOUNDARY),$(addprefix tests/boundaries/,$(BOUNDARY)),tests/boundaries)
+# A boundary is a suite package; `make check BOUNDARY=nosuch` stops with one line naming the known ones.
+KNOWN_BOUNDARIES := $(sort $(patsubst tests/boundaries/%/__init__.py,%,$(wildcard tests/boundaries/*/__init__.py)))
+UNKNOWN_BOUNDARIES := $(filter-out $(KNOWN_BOUNDARIES),$(BOUNDARY))
 # Every ansible-playbook run of the tests (idempotence, heal, teardown) uses the same inventory.
 export GALAXYLAB_PLAYBOOK_ARGS ?= -i $(INVENTORY)
 
@@ -68,6 +71,7 @@ state: $(STAMP) ## testinfra checks of the provisioned hosts
 
 .PHONY: check
 check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summary
+	$(if $(UNKNOWN_BOUNDARIES),$(error unknown boundary $(UNKNOWN_BOUNDARIES) (known: $(KNOWN_BOUNDARIES))))
 	$(PYTEST) $(SUITES) -n auto --dist loadgroup --junitxml=$(REPORTS)/boundaries.xml $(ARGS) || status=$$?; \
 	$(BIN)/python -m galaxylab.summary $(REPORTS)/boundaries.xml; exit $${status:-0}
 
@@ -98,6 +102,10 @@ test: ## Everything CI runs: lint, up, unit, suites, state, idempotence + heal, 
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory up unit check state lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
 	$(MAKE) --no-print-directory leaves-nothing
+
+.PHONY: cli-e2e
+cli-e2e: $(STAMP) ## The galaxylab CLI end to end on an isolated lab (its own root, ports and state; root)
+	$(PYTEST) tests/cli -m cli_e2e --junitxml=$(REPORTS)/cli-e2e.xml $(ARGS)
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: bring-up, re-run, suites (median of 3), RSS

@@ -166,9 +166,28 @@ class Delivery(BaseModel):
     last_error: str | None = None
 
 
+AttemptOutcome = Literal["sent", "recorded", "transient_failure", "permanent_failure", "expired", "render_failed"]
+
+
+class DeliveryAttempt(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    attempt: int = Field(ge=1)
+    at: datetime
+    outcome: AttemptOutcome
+    detail: str | None = None
+
+
 class RenderedDelivery(Delivery):
     subject: str
     text_body: str
     html_body: str | None = None
     source: Literal["http", "stream"] = "http"
     intent_id: str | None = None
+    locale: str | None = None
+    message_id: str | None = None
+    history: list[DeliveryAttempt] = Field(default_factory=list)
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[RenderedDelivery]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from galaxy_contracts.http.base import ContractClient
-from galaxy_contracts.models import Delivery, DeliveryRequest, RenderedDelivery
+from galaxy_contracts.models import Delivery, DeliveryList, DeliveryRequest, RenderedDelivery
 
 
 class MailClient(ContractClient):
@@ -31,17 +29,13 @@ class MailClient(ContractClient):
         return await self.call(Delivery, "GET", f"/v1/deliveries/{delivery_id}")
 
 
-class _DeliveryList(BaseModel):
-    deliveries: list[RenderedDelivery]
-
-
 class OperatorClient(ContractClient):
     """Operator surface: rendered deliveries (operator token)."""
 
     service = "mail-operator"
 
     async def deliveries(self, **filters: str | int) -> list[RenderedDelivery]:
-        result = await self.call(_DeliveryList, "GET", "/v1/operator/deliveries", params=filters)
+        result = await self.call(DeliveryList, "GET", "/v1/operator/deliveries", params=filters)
         return result.deliveries
 
     async def delivery(self, delivery_id: str) -> RenderedDelivery:
