@@ -65,9 +65,11 @@ def mandatory_cases() -> list[tuple[str, Channel]]:
 
 def sample_params(intent_type: str, *, size: int = 0) -> dict[str, str]:
     """A value for each required param of the type (strings, as the catalog says), unique per call;
-    each at least ``size`` characters long when given."""
+    together about ``size`` characters long when given (the schema allows 8 KiB of params)."""
     tag = uuid.uuid4().hex[:8]
-    return {name: f"{name} {tag}".ljust(size, "x") for name in spec(intent_type).params}
+    names = spec(intent_type).params
+    each = size // max(len(names), 1)
+    return {name: f"{name} {tag}".ljust(each, "x") for name in names}
 
 
 def intent(

@@ -8,6 +8,8 @@ event id.
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import redis.asyncio as aioredis
 
@@ -18,12 +20,14 @@ from tests.harness.push import PushReader
 from tests.harness.waits import eventually_async
 
 PUSH_TYPES = catalog.push_types()
-# Far more than the gateway buffers per subscription (256 by default) plus what gRPC's flow-control
-# windows hold: each event carries params of PARAM_SIZE characters.
-BACKLOG = 800
-PARAM_SIZE = 2000
+# Far more than the gateway buffers per subscription (256 events by default) plus what gRPC's flow-control
+# windows hold (about 2 MB seen): each event carries params of PARAM_SIZE characters (and a body from them).
+BACKLOG = 1000
+PARAM_SIZE = 7000
 BACKLOG_TIMEOUT = 90.0
 FOLLOWERS_EVENTS = 20
+# A stream that sends nothing for this long after the backlog was written has nothing more to send.
+READ_IDLE_TIMEOUT = 10.0
 
 
 async def test_slow_client_does_not_stall_another_users_subscription(
@@ -62,17 +66,19 @@ async def test_slow_client_is_dropped_and_resumes_without_loss(
 
         status = grpc.StatusCode.OK
         try:
-            while (event := await slow_call.read()) is not grpc.aio.EOF:
+            while (event := await asyncio.wait_for(slow_call.read(), READ_IDLE_TIMEOUT)) is not grpc.aio.EOF:
                 received.append(event)
         except grpc.aio.AioRpcError as error:
             status = error.code()
+        except TimeoutError:
+            status = grpc.StatusCode.DEADLINE_EXCEEDED  # still open: the gateway kept the whole backlog
     finally:
         slow_call.cancel()
 
     async with PushReader(gateway, member.token, resume_after=received[-1].event_id) as resumed:
         await resumed.wait_for_intents(backlog[-1:], within=DELIVERY_TIMEOUT)
 
-    print(f"slow client: {len(received)} events before it was dropped, {len(resumed.ids)} after resuming")
+    print(f"slow client: {len(received)} events, then {status.name}; {len(resumed.ids)} after resuming")
     assert status == grpc.StatusCode.RESOURCE_EXHAUSTED, "the slow client was not dropped"
     assert len(received) < BACKLOG + 1
     assert [e.event_id for e in received] + resumed.ids == await push_ids(redis, member, cursor)
