@@ -28,9 +28,7 @@ RECONNECT_BACKOFF = 0.1
 class PushReader:
     """One client's Subscribe stream, read into ``events`` until closed or ended by the gateway."""
 
-    def __init__(
-        self, gateway: GatewayClient, token: str, *, resume_after: str = "", reconnect: bool = False
-    ) -> None:
+    def __init__(self, gateway: GatewayClient, token: str, *, resume_after: str = "", reconnect: bool = False) -> None:
         self._gateway = gateway
         self._token = token
         self._cursor = resume_after

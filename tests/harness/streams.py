@@ -66,7 +66,7 @@ async def count_by(
     """How many entries of ``stream`` newer than ``after`` carry each of ``values`` in ``field``
     (0 for those none carries)."""
     wanted = set(values)
-    counts: Counter[str] = Counter({v: 0 for v in wanted})
+    counts: Counter[str] = Counter(dict.fromkeys(wanted, 0))
     for entry in await lab_redis.entries_after(redis, stream, after):
         value = entry.fields.get(field)
         if value in wanted:

@@ -9,9 +9,8 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys
 from galaxy_contracts.models import Account
-from tests.harness import catalog
+from tests.harness import catalog, streams
 from tests.harness import redis as lab_redis
-from tests.harness import streams
 from tests.harness.keys import unique_email
 from tests.harness.sessions import LabSession, SessionMinter
 from tests.harness.stubs import StubControl
@@ -49,8 +48,10 @@ async def push_cursor(redis: aioredis.Redis) -> str:
 
 async def send(redis: aioredis.Redis, intent_type: str, member: Member, count: int = 1, *, size: int = 0) -> list[str]:
     """Write ``count`` intents of ``intent_type`` for ``member``; their intent ids, in stream order."""
-    intents = [catalog.intent(intent_type, member.user_id, params=catalog.sample_params(intent_type, size=size))
-               for _ in range(count)]
+    intents = [
+        catalog.intent(intent_type, member.user_id, params=catalog.sample_params(intent_type, size=size))
+        for _ in range(count)
+    ]
     await streams.add_all(redis, redis_keys.NOTIFICATION_INTENTS, intents)
     return [i["intent_id"] for i in intents]
 

@@ -18,7 +18,9 @@ from tests.harness.push import PushReader
 PUSH_TYPES = catalog.push_types()
 
 
-async def open_readers(stack: AsyncExitStack, gateway: GatewayClient, cursor: str, *members: Member) -> list[PushReader]:
+async def open_readers(
+    stack: AsyncExitStack, gateway: GatewayClient, cursor: str, *members: Member
+) -> list[PushReader]:
     """One reader per session of each member, all resuming from ``cursor`` (so none can miss an event)."""
     readers = []
     for member in members:

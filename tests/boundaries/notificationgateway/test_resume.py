@@ -63,7 +63,8 @@ async def test_resume_gets_exactly_the_stream_entries_of_the_user(
     received = before.ids + after.ids
     on_stream = await push_ids(redis, member, cursor)
     print(f"resume: {len(before.ids)} before the disconnect, {len(after.ids)} after, {len(on_stream)} on the stream")
-    assert len(before.ids) >= BATCH and len(after.ids) > BATCH
+    assert len(before.ids) >= BATCH
+    assert len(after.ids) > BATCH
     assert received == on_stream, "the events received differ from the user's gateway:push entries"
     assert before.intent_ids + after.intent_ids == first + missed + [marker]
 
@@ -80,7 +81,8 @@ async def test_cursor_older_than_the_retained_stream_is_failed_precondition(
 
     assert status == grpc.StatusCode.FAILED_PRECONDITION, reader.error
     assert reader.events == [], "events were sent before the refusal"
-    assert reader.error is not None and "resume_after" in (reader.error.details() or "")
+    assert reader.error is not None
+    assert "resume_after" in (reader.error.details() or "")
 
 
 async def test_cursor_at_the_oldest_retained_entry_is_accepted(
@@ -104,4 +106,3 @@ async def test_malformed_cursor_is_invalid_argument(gateway: GatewayClient, memb
         status = await reader.wait_ended(within=DELIVERY_TIMEOUT)
 
     assert status == grpc.StatusCode.INVALID_ARGUMENT, reader.error
-

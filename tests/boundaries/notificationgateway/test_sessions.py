@@ -68,7 +68,8 @@ async def test_ended_session_gets_no_event_after_it_ended(
         await ended.wait_ended(within=ENDED_TIMEOUT)
 
     assert ended.intent_ids == [opened]
-    assert still_open.error is None and still_open.intent_ids == [opened, later]
+    assert still_open.error is None
+    assert still_open.intent_ids == [opened, later]
 
 
 async def test_resuming_with_an_ended_session_is_refused(

@@ -114,4 +114,3 @@ async def test_opting_back_in_sends_again(
     await wait_handled(redis, await write(redis, intent))
 
     assert len(await outputs(redis, channel, [intent["intent_id"]], after[channel])) == 1
-

@@ -64,7 +64,11 @@ async def test_mail_goes_to_the_address_and_locale_user_service_holds(
     held = await users.get(account.user_id)
     spec = catalog.spec(intent_type).email
     assert spec is not None
-    assert (mail.fields["to"], mail.fields["locale"], mail.fields["template"]) == (held.email, held.locale, spec.template)
+    assert (mail.fields["to"], mail.fields["locale"], mail.fields["template"]) == (
+        held.email,
+        held.locale,
+        spec.template,
+    )
     assert json.loads(mail.fields["params"]) == params | {"recipient": catalog.recipient(held)}
     assert mail.fields["idempotency_key"].endswith(intent["intent_id"])
 
@@ -88,4 +92,3 @@ async def test_a_change_in_user_service_shows_in_the_next_notification(
             assert (entry.fields["title"], entry.fields["body"]) == catalog.rendered_push(
                 intent_type, params, catalog.recipient(changed)
             )
-

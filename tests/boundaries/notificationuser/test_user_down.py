@@ -66,7 +66,9 @@ async def test_intents_wait_while_user_service_is_down_and_are_delivered_once_af
     await wait_handled(redis, entry_ids, within=RECOVERY_TIMEOUT)
     for channel in catalog.CHANNELS:
         expected = {i["intent_id"]: 1 for i in intents if channel in catalog.channels(i["type"])}
-        counts = await streams.count_by(redis, catalog.OUTPUT_STREAM[channel], "intent_id", intent_ids, after=after[channel])
+        counts = await streams.count_by(
+            redis, catalog.OUTPUT_STREAM[channel], "intent_id", intent_ids, after=after[channel]
+        )
         print(f"user down: {len(intents)} intents for {USERS} users -> {sum(counts.values())} {channel} entries")
         assert {k: v for k, v in counts.items() if v} == expected, f"{channel}: not exactly once per intent"
     dead = await streams.carrying(redis, redis_keys.NOTIFICATION_INTENTS_DEAD, "source_id", entry_ids)
