@@ -6,10 +6,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from galaxy_contracts.http import UserClient
-from tests.boundaries.gatewayuser.sessions import SessionMinter, User
 from tests.harness import secrets as lab_secrets
 from tests.harness.keys import unique_email
 from tests.harness.manifest import Manifest
+from tests.harness.sessions import SessionMinter, User
 
 # docs/conventions.md: the lab's TOKEN_AUDIENCE, used when the manifest does not publish the setting.
 DEFAULT_AUDIENCE = "galaxy-gateway"

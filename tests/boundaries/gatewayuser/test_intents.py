@@ -9,8 +9,8 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.gateway import GatewayClient, pb
-from tests.boundaries.gatewayuser.sessions import User
 from tests.harness.intents import UPDATED, the_intent
+from tests.harness.sessions import User
 
 
 def changed_fields(intent: dict[str, str]) -> set[str]:

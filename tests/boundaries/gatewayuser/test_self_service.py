@@ -10,8 +10,8 @@ import pytest
 from galaxy_contracts.gateway import GatewayClient, pb
 from galaxy_contracts.http import UserClient
 from galaxy_contracts.models import AccountUpdate, NotificationPreferencesUpdate
-from tests.boundaries.gatewayuser.sessions import User
 from tests.harness.rpc import failure, field_violations, names_field
+from tests.harness.sessions import User
 
 
 def view(account: pb.Account) -> dict[str, Any]:

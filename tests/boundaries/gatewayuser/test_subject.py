@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from galaxy_contracts.gateway import GatewayClient, pb
-from tests.boundaries.gatewayuser.sessions import User
+from tests.harness.sessions import User
 
 
 async def test_a_user_id_in_the_body_is_not_obeyed_the_tokens_subject_is_updated(

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from galaxy_contracts.gateway import GatewayClient, pb
 from galaxy_contracts.http import UserClient
-from tests.boundaries.gatewayuser.sessions import SessionMinter, User
 from tests.harness.keys import unique_session_id
 from tests.harness.rpc import failure
+from tests.harness.sessions import SessionMinter, User
 
 
 @dataclass(frozen=True)

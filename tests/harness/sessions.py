@@ -18,8 +18,13 @@ from redis.typing import EncodableT, FieldT
 from galaxy_contracts import redis_keys, tokens
 from galaxy_contracts.models import Account
 from tests.harness.keys import unique_session_id
+from tests.harness.manifest import Manifest
+from tests.harness.secrets import LabSecrets
 
 SESSION_TTL_SECONDS = 900
+GATEWAY = "gateway"
+# docs/conventions.md: the lab's TOKEN_AUDIENCE, used when the manifest does not publish the setting.
+DEFAULT_AUDIENCE = "galaxy-gateway"
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,13 @@ class SessionMinter:
 
 def _rfc3339(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def audience(manifest: Manifest) -> str:
+    """The audience the boundary's gateway expects in session tokens."""
+    return manifest.setting(GATEWAY, "TOKEN_AUDIENCE") or DEFAULT_AUDIENCE
+
+
+def minter(manifest: Manifest, redis: aioredis.Redis, secrets: LabSecrets) -> SessionMinter:
+    """Sessions of the boundary: its Redis, its signing key and kid, its gateway's audience."""
+    return SessionMinter(redis, secrets.signing_key, secrets.signing_kid, audience(manifest))

@@ -1,0 +1,116 @@
+"""Resuming a subscription: exactly the user's ``gateway:push`` entries after the cursor, or a clear refusal."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+import redis.asyncio as aioredis
+
+from galaxy_contracts import redis_keys
+from galaxy_contracts.gateway import GatewayClient
+from tests.boundaries.notificationgateway.members import DELIVERY_TIMEOUT, Member, push_cursor, push_ids, send
+from tests.harness import catalog, streams
+from tests.harness.push import PushReader
+from tests.harness.waits import eventually_async
+
+PUSH_TYPES = catalog.push_types()
+BATCH = 120  # events per phase: at least 100 before the disconnect and 100 while disconnected
+# Writing BATCH intents and having them all handled, on two cores with the rest of the lab running.
+BATCH_TIMEOUT = 60.0
+
+
+async def send_batch(redis: aioredis.Redis, member: Member, other: Member) -> list[str]:
+    """BATCH intents for ``member`` of every push type in turn, each followed by one for ``other``
+    (so the member's entries are not contiguous on the stream); the member's intent ids."""
+    ids: list[str] = []
+    for index in range(BATCH):
+        intent_type = PUSH_TYPES[index % len(PUSH_TYPES)]
+        ids += await send(redis, intent_type, member)
+        await send(redis, intent_type, other)
+    return ids
+
+
+async def wait_on_stream(redis: aioredis.Redis, member: Member, after: str, count: int) -> None:
+    async def all_there() -> None:
+        assert len(await push_ids(redis, member, after)) >= count
+
+    await eventually_async(all_there, within=BATCH_TIMEOUT, what=f"{count} push entries of the member on the stream")
+
+
+def just_before(entry_id: str) -> str:
+    """The greatest stream id smaller than ``entry_id``."""
+    ms, seq = streams.entry_order(entry_id)
+    return f"{ms}-{seq - 1}" if seq > 0 else f"{ms - 1}-{2**64 - 1}"
+
+
+@pytest.mark.parametrize("missed_all_written", [True, False], ids=["reconnect-after", "reconnect-during"])
+async def test_resume_gets_exactly_the_stream_entries_of_the_user(
+    gateway: GatewayClient, redis: aioredis.Redis, member: Member, other: Member, missed_all_written: bool
+) -> None:
+    cursor = await push_cursor(redis)
+    async with PushReader(gateway, member.token, resume_after=cursor) as before:
+        first = await send_batch(redis, member, other)
+        await before.wait_for_intents(first, within=BATCH_TIMEOUT)
+    missed = await send_batch(redis, member, other)
+    if missed_all_written:
+        await wait_on_stream(redis, member, cursor, 2 * BATCH)
+
+    async with PushReader(gateway, member.token, resume_after=before.last_id) as after:
+        await after.wait_for_intents(missed, within=BATCH_TIMEOUT)
+        [marker] = await send(redis, PUSH_TYPES[0], member)
+        await after.wait_for_intents([marker], within=DELIVERY_TIMEOUT)
+
+    received = before.ids + after.ids
+    on_stream = await push_ids(redis, member, cursor)
+    print(f"resume: {len(before.ids)} before the disconnect, {len(after.ids)} after, {len(on_stream)} on the stream")
+    assert len(before.ids) >= BATCH
+    assert len(after.ids) > BATCH
+    assert received == on_stream, "the events received differ from the user's gateway:push entries"
+    assert before.intent_ids + after.intent_ids == first + missed + [marker]
+
+
+async def test_cursor_older_than_the_retained_stream_is_failed_precondition(
+    gateway: GatewayClient, redis: aioredis.Redis, member: Member
+) -> None:
+    await send(redis, PUSH_TYPES[0], member)
+    await wait_on_stream(redis, member, "0-0", 1)
+    [(oldest, _)] = await redis.xrange(redis_keys.GATEWAY_PUSH, count=1)
+
+    async with PushReader(gateway, member.token, resume_after=just_before(oldest)) as reader:
+        status = await reader.wait_ended(within=DELIVERY_TIMEOUT)
+
+    assert status == grpc.StatusCode.FAILED_PRECONDITION, reader.error
+    assert reader.events == [], "events were sent before the refusal"
+    assert reader.error is not None
+    assert "resume_after" in (reader.error.details() or "")
+
+
+async def test_cursor_at_the_oldest_retained_entry_is_accepted(
+    gateway: GatewayClient, redis: aioredis.Redis, member: Member
+) -> None:
+    """The control of the refusal above: a cursor the stream still holds resumes, replaying what follows it.
+
+    Once ``gateway:push`` is at its MAXLEN every write trims it, so the oldest entry may be gone by the
+    time the gateway reads: a refusal is retried with the then oldest. A gateway that refuses a cursor
+    equal to the oldest retained entry refuses every attempt.
+    """
+    [intent_id] = await send(redis, PUSH_TYPES[0], member)
+    await wait_on_stream(redis, member, "0-0", 1)
+
+    async def resumes_from_the_oldest() -> list[str]:
+        [(oldest, _)] = await redis.xrange(redis_keys.GATEWAY_PUSH, count=1)
+        async with PushReader(gateway, member.token, resume_after=oldest) as reader:
+            await reader.wait_for_intents([intent_id], within=BATCH_TIMEOUT)
+        assert reader.ids == await push_ids(redis, member, oldest)
+        return reader.ids
+
+    replayed = await eventually_async(resumes_from_the_oldest, within=BATCH_TIMEOUT, what="resume from the oldest")
+    assert replayed
+
+
+@pytest.mark.parametrize("cursor", ["not-an-id", "12", "-1-0", "1-2-3"])
+async def test_malformed_cursor_is_invalid_argument(gateway: GatewayClient, member: Member, cursor: str) -> None:
+    async with PushReader(gateway, member.token, resume_after=cursor) as reader:
+        status = await reader.wait_ended(within=DELIVERY_TIMEOUT)
+
+    assert status == grpc.StatusCode.INVALID_ARGUMENT, reader.error
