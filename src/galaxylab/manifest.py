@@ -74,6 +74,7 @@ class Component(_Model):
     admin_url: str
     log: str
     probe: Probe
+    env_prefix: str = Field(description="prefix of the program's environment variables (GALAXY_USER_, ...)")
     settings: dict[str, str] = Field(
         description="effective environment without the prefix; never a secret (secrets are *_FILE paths)"
     )

@@ -58,3 +58,20 @@ def supervisor_states() -> dict[str, str]:
 
 def program_id(program: Program) -> str:
     return program.name
+
+
+def supervisor_pids() -> dict[str, int]:
+    """``{program: pid}`` of every running lab program, one supervisorctl call per host."""
+    pids: dict[str, int] = {}
+    for name in lab_hosts():
+        for line in supervisorctl(name, "status").stdout.splitlines():
+            fields = line.replace(",", " ").split()
+            if "pid" in fields:
+                pids[fields[0].split(":")[-1]] = int(fields[fields.index("pid") + 1])
+    return pids
+
+
+def environment(host_name: str, pid: int) -> dict[str, str]:
+    """A process's environment as the kernel holds it (``/proc/<pid>/environ``), read on its host."""
+    text = host(host_name).run(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.harness.manifest import Manifest, state_dir
-from tests.lab.provisioned import host, lab_hosts, manifests, program_id, programs
+from tests.lab.provisioned import environment, host, lab_hosts, manifests, program_id, programs, supervisor_pids
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 
@@ -181,3 +181,24 @@ def test_debian_default_redis_is_neither_running_nor_enabled(host_name: str) -> 
     links = target.run("ls /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d").stdout.split()
     assert not [link for link in links if link.startswith("S") and link.endswith("redis-server")]
     assert not target.file("/etc/systemd/system/multi-user.target.wants/redis-server.service").exists
+
+
+COMPONENTS = [(m, name) for m in manifests() for name in sorted(m.components)]
+
+
+@pytest.fixture(scope="module")
+def pids() -> dict[str, int]:
+    return supervisor_pids()
+
+
+@pytest.mark.parametrize(("manifest", "component"), COMPONENTS, ids=[f"{m.boundary}-{c}" for m, c in COMPONENTS])
+def test_program_runs_with_exactly_the_settings_its_manifest_publishes(
+    manifest: Manifest, component: str, pids: dict[str, int]
+) -> None:
+    """A program pointed elsewhere (another boundary's Redis, another port) than its manifest says is caught."""
+    entry = manifest.component(component)
+    env = environment(entry.host, pids[entry.program])
+    running = {
+        key.removeprefix(entry.env_prefix): value for key, value in env.items() if key.startswith(entry.env_prefix)
+    }
+    assert running == entry.settings

@@ -57,6 +57,7 @@ def _component(res: Resolved, component: str, generated: dict[str, str]) -> Comp
         admin_url=f"http://{host.address}:{res.port(component, admin=True)}",
         log=res.log(component),
         probe=res.probe(component),
+        env_prefix=spec.env_prefix,
         settings=unprefixed(res, component, environment(res, component, generated)),
     )
 

@@ -10,6 +10,7 @@ from tests.harness.manifest import Manifest
 DEFAULT_CHALLENGE_TTL_SECONDS = 600
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_AUDIENCE = "galaxy-gateway"
+DEFAULT_STARTS_PER_WINDOW = 5
 
 
 @pytest.fixture
@@ -25,3 +26,8 @@ def challenge_ttl(manifest: Manifest) -> int:
 @pytest.fixture
 def max_attempts(manifest: Manifest) -> int:
     return int(manifest.setting("authsession", "CHALLENGE_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
+
+
+@pytest.fixture
+def starts_per_window(manifest: Manifest) -> int:
+    return int(manifest.setting("authsession", "CHALLENGE_STARTS_PER_WINDOW") or DEFAULT_STARTS_PER_WINDOW)

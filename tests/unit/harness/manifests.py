@@ -67,5 +67,6 @@ def _component(boundary: str, name: str, port: int, root: str) -> Component:
         admin_url=url,
         log=f"{root}/{name}.log",
         probe=Probe(kind="http", url=f"{url}/healthz"),
+        env_prefix=f"TEST_{name.upper()}_",
         settings={},
     )

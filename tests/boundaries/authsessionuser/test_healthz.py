@@ -1,0 +1,42 @@
+"""/healthz is more than a readiness wait: 503 naming Redis while the boundary's Redis is down, 200 after."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import httpx
+import pytest
+
+from tests.harness.manifest import Manifest
+from tests.harness.processes import ProcessControl
+from tests.harness.waits import until
+
+pytestmark = pytest.mark.disruptive
+PROBE_TIMEOUT = 5.0
+
+
+def redis_users(manifest: Manifest) -> list[str]:
+    return sorted(name for name, c in manifest.components.items() if "REDIS_URL" in c.settings)
+
+
+def health(manifest: Manifest, component: str, status: int) -> httpx.Response | None:
+    """The /healthz answer once it has ``status``, else None (a refused connection counts as not yet)."""
+    try:
+        answer = httpx.get(manifest.component(component).healthz, timeout=PROBE_TIMEOUT)
+    except httpx.HTTPError:
+        return None
+    return answer if answer.status_code == status else None
+
+
+def test_every_service_answers_503_naming_redis_while_it_is_down_and_200_after(
+    manifest: Manifest, processes: ProcessControl
+) -> None:
+    services = redis_users(manifest)
+    assert services, "the boundary has services that use Redis"
+    with processes.stopped("redis"):
+        for name in services:
+            answer = until(partial(health, manifest, name, 503), within=15, what=f"{name} /healthz 503")
+            assert answer is not None
+            assert "redis" in answer.text.lower(), f"{name}: {answer.text}"
+    for name in services:
+        until(partial(health, manifest, name, 200), within=15, what=f"{name} /healthz 200 again")
