@@ -56,6 +56,11 @@ class SinkFaults:
         self._added.append(fault)
         return fault
 
+    async def remove(self, fault: Fault) -> None:
+        with contextlib.suppress(SinkError):
+            await self._sink.remove_fault(fault.id)
+        self._added.remove(fault)
+
     async def remove_all(self) -> None:
         for fault in self._added:
             with contextlib.suppress(SinkError):  # fired its `times` already, or cleared
