@@ -1,8 +1,10 @@
 """Counting what arrived at the SMTP sink, per recipient and per ``Message-ID``, from its attempts log.
 
 The attempts log (src/galaxylab/sink/README.md "Attempts") records every end of
-DATA with its outcome and, when accepted, the message's ``Message-ID``, oldest
-first and complete (the message list only shows the newest 1000). A test takes
+DATA with its outcome and, when accepted, the id the sink gave the message,
+oldest first and complete (the message list only shows the newest 1000). Where a
+recipient got more than one copy, each copy's ``Message-ID`` header is read from
+the sink to tell a resend of the same message from a second message. A test takes
 :func:`attempts_mark` before it acts and counts what came after it; recipients
 unique to the test keep other tests' mail out of the count.
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tests.harness.sink import Attempt, SmtpSink
 
@@ -33,8 +35,11 @@ class Arrivals:
     """Accepted transactions per recipient, each with its ``Message-ID``, and the refusals seen."""
 
     expected: frozenset[str]
-    copies: dict[str, Counter[str]] = field(default_factory=dict)
+    copies: dict[str, list[str]] = field(default_factory=dict)
+    """Per recipient, the sink's ids of the accepted copies."""
     refused: int = 0
+    message_ids: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per recipient with several copies, how many carried each ``Message-ID`` header."""
 
     @property
     def arrived(self) -> set[str]:
@@ -46,20 +51,17 @@ class Arrivals:
 
     @property
     def transactions(self) -> int:
-        return sum(sum(ids.values()) for ids in self.copies.values())
+        return sum(len(ids) for ids in self.copies.values())
 
     @property
     def duplicates(self) -> int:
         """Copies beyond the first of each recipient's mail."""
         return self.transactions - len(self.arrived)
 
-    def distinct_messages(self, recipient: str) -> int:
-        return len(self.copies.get(recipient, Counter()))
-
     @property
     def several_messages(self) -> dict[str, list[str]]:
         """Recipients who got two different messages (two ``Message-ID``s): a real duplicate send."""
-        return {r: sorted(ids) for r, ids in self.copies.items() if len(ids) > 1}
+        return {r: sorted(ids) for r, ids in self.message_ids.items() if len(ids) > 1}
 
     def summary(self) -> str:
         return (
@@ -71,7 +73,7 @@ class Arrivals:
 
 def count(attempts: Iterable[Attempt], recipients: Iterable[str]) -> Arrivals:
     expected = frozenset(r.lower() for r in recipients)
-    copies: dict[str, Counter[str]] = defaultdict(Counter)
+    copies: dict[str, list[str]] = defaultdict(list)
     refused = 0
     for attempt in attempts:
         mine = [r.lower() for r in attempt.rcpt_tos if r.lower() in expected]
@@ -81,10 +83,16 @@ def count(attempts: Iterable[Attempt], recipients: Iterable[str]) -> Arrivals:
             refused += 1
             continue
         for recipient in mine:
-            copies[recipient][attempt.message_id or ""] += 1
+            copies[recipient].append(attempt.message_id or "")
     return Arrivals(expected, dict(copies), refused)
 
 
 async def arrivals(sink: SmtpSink, recipients: Iterable[str], *, after: int) -> Arrivals:
-    """What the sink accepted for ``recipients`` since the attempt ``after``."""
-    return count(await sink.attempts(after=after), recipients)
+    """What the sink accepted for ``recipients`` since the attempt ``after``, with the ``Message-ID`` of each
+    copy where a recipient got several."""
+    seen = count(await sink.attempts(after=after), recipients)
+    message_ids: dict[str, Counter[str]] = {}
+    for recipient, ids in seen.copies.items():
+        if len(ids) > 1:
+            message_ids[recipient] = Counter([(await sink.message(i)).message_id or "" for i in ids])
+    return replace(seen, message_ids=message_ids)
