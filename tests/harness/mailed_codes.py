@@ -25,7 +25,7 @@ _CODE = re.compile(r"(?<![0-9A-Za-z])[0-9]{6}(?![0-9A-Za-z])")
 
 def code_in(text: str) -> str:
     """The one 6-digit login code in ``text``."""
-    found = set(_CODE.findall(text))
+    found: set[str] = set(_CODE.findall(text))
     assert len(found) == 1, f"expected one 6-digit code in the mail, found {len(found)}"
     return found.pop()
 
@@ -70,7 +70,9 @@ class OperatorCodes:
     async def nth(self, email: str, index: int) -> str:
         async def rendered() -> str:
             deliveries = await self.deliveries(email)
-            assert len(deliveries) > index, f"{len(deliveries)} {TEMPLATE} deliveries to {email}, waiting for #{index + 1}"
+            assert len(deliveries) > index, (
+                f"{len(deliveries)} {TEMPLATE} deliveries to {email}, waiting for #{index + 1}"
+            )
             return code_in(deliveries[index].text_body)
 
         return await eventually_async(rendered, within=self._within, what=f"login code delivery to {email}")

@@ -14,10 +14,10 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts.http import MailClient
 from galaxy_contracts.models import Delivery
+from tests.boundaries.authsessionmail.flows import SinkFaults
 from tests.harness.arrivals import Arrivals, arrivals, attempts_mark
 from tests.harness.keys import EMAIL_DOMAIN
 from tests.harness.mail_load import Depths, depths, send_many
-from tests.boundaries.authsessionmail.flows import SinkFaults
 from tests.harness.sink import Fault, SmtpSink
 from tests.harness.waits import eventually_async, until_async
 
@@ -78,7 +78,9 @@ async def all_arrived(sink: SmtpSink, mail: MailClient, load: Load) -> Arrivals:
         assert not seen.missing, f"{seen.summary()}; {await _diagnose(mail, load, seen)}"
         return seen
 
-    return await eventually_async(complete, within=ARRIVAL_DEADLINE, what="every accepted delivery at the sink", interval=1.0)
+    return await eventually_async(
+        complete, within=ARRIVAL_DEADLINE, what="every accepted delivery at the sink", interval=1.0
+    )
 
 
 async def _diagnose(mail: MailClient, load: Load, seen: Arrivals) -> str:

@@ -8,10 +8,10 @@ import pytest
 
 from galaxy_contracts.http import AuthSessionClient, MailClient, OperatorClient
 from tests.boundaries.authsessionmail.flows import MailSettings, SinkFaults
+from tests.harness.fixtures import Clients
 from tests.harness.mail_operator import operator_client
 from tests.harness.manifest import Manifest
 from tests.harness.sink import SmtpSink
-from tests.harness.fixtures import Clients
 
 
 @pytest.fixture

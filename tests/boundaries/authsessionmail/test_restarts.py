@@ -12,15 +12,18 @@ The counts are reported with the test (tests.harness.tally).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from galaxy_contracts.http import MailClient
-from tests.boundaries.authsessionmail.bulk import DELIVERIES, queue_behind_refusals, all_arrived
+from tests.boundaries.authsessionmail.bulk import DELIVERIES, all_arrived, queue_behind_refusals
 from tests.boundaries.authsessionmail.flows import SinkFaults
 from tests.harness.arrivals import arrivals
 from tests.harness.mail_load import depths
+from tests.harness.manifest import Manifest
 from tests.harness.processes import REDIS, ProcessControl
 from tests.harness.sink import SmtpSink
 from tests.harness.tally import tell
@@ -58,12 +61,16 @@ def restart_killed(processes: ProcessControl) -> None:
 @pytest.mark.disruptive
 @pytest.mark.parametrize("restart", [restart_clean, restart_killed], ids=["clean", "kill-9"])
 async def test_redis_restart_loses_no_queued_delivery(
-    restart: object, sink: SmtpSink, faults: SinkFaults, mail: MailClient, redis: aioredis.Redis,
-    processes: ProcessControl, request: pytest.FixtureRequest,
+    restart: Callable[[ProcessControl], None],
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    redis: aioredis.Redis,
+    processes: ProcessControl,
+    request: pytest.FixtureRequest,
 ) -> None:
     load, refusing = await queue_behind_refusals(sink, faults, mail, redis)
     before, redis_run = await depths(redis), await run_id(redis)
-    assert callable(restart)
     restart(processes)
     processes.wait_ready(MAIL)
     assert await run_id(redis) != redis_run, "Redis was not restarted"
@@ -78,8 +85,13 @@ async def test_redis_restart_loses_no_queued_delivery(
 
 @pytest.mark.disruptive
 async def test_mail_killed_mid_send_loses_no_delivery(
-    sink: SmtpSink, faults: SinkFaults, mail: MailClient, redis: aioredis.Redis, processes: ProcessControl,
-    manifest_send_concurrency: int, request: pytest.FixtureRequest,
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    redis: aioredis.Redis,
+    processes: ProcessControl,
+    manifest_send_concurrency: int,
+    request: pytest.FixtureRequest,
 ) -> None:
     load, refusing = await queue_behind_refusals(sink, faults, mail, redis)
     await faults.remove(refusing)
@@ -102,6 +114,5 @@ async def test_mail_killed_mid_send_loses_no_delivery(
 
 
 @pytest.fixture
-def manifest_send_concurrency(mail_settings: object, request: pytest.FixtureRequest) -> int:
-    manifest = request.getfixturevalue("manifest")
+def manifest_send_concurrency(manifest: Manifest) -> int:
     return int(manifest.setting(MAIL, "SEND_CONCURRENCY") or DEFAULT_SEND_CONCURRENCY)

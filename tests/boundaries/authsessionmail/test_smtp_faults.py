@@ -7,6 +7,7 @@ tests run alongside the others; the ``faults`` fixture removes them afterwards.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -34,8 +35,13 @@ SETTLE_SECONDS = 20.0
 
 
 async def refused_then_delivered(
-    authsession: AuthSessionClient, sink: SmtpSink, faults: SinkFaults, mail: MailClient, operator: OperatorClient,
-    email: str, mail_settings: MailSettings,
+    authsession: AuthSessionClient,
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
+    mail_settings: MailSettings,
 ) -> tuple[Delivery, list[Attempt]]:
     await faults.add(code=TRANSIENT, recipient=email, times=REFUSALS)
     await authsession.start_challenge(email)
@@ -54,8 +60,13 @@ async def dead_letter(redis: aioredis.Redis, delivery_id: str) -> dict[str, str]
 
 
 async def test_transient_refusals_are_retried_until_the_mail_is_sent(
-    authsession: AuthSessionClient, sink: SmtpSink, faults: SinkFaults, mail: MailClient, operator: OperatorClient,
-    email: str, mail_settings: MailSettings,
+    authsession: AuthSessionClient,
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
+    mail_settings: MailSettings,
 ) -> None:
     ended, attempts = await refused_then_delivered(authsession, sink, faults, mail, operator, email, mail_settings)
 
@@ -64,20 +75,30 @@ async def test_transient_refusals_are_retried_until_the_mail_is_sent(
 
 
 async def test_retries_follow_the_configured_schedule(
-    authsession: AuthSessionClient, sink: SmtpSink, faults: SinkFaults, mail: MailClient, operator: OperatorClient,
-    email: str, mail_settings: MailSettings,
+    authsession: AuthSessionClient,
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
+    mail_settings: MailSettings,
 ) -> None:
     _, attempts = await refused_then_delivered(authsession, sink, faults, mail, operator, email, mail_settings)
 
-    gaps = [(later.time - earlier.time).total_seconds() for earlier, later in zip(attempts, attempts[1:])]
+    gaps = [(later.time - earlier.time).total_seconds() for earlier, later in itertools.pairwise(attempts)]
     expected = [mail_settings.delay_before(n) for n in range(2, len(attempts) + 1)]
     for gap, delay in zip(gaps, expected, strict=True):
         assert delay - CLOCK_SLACK_SECONDS <= gap <= delay + RETRY_SLACK_SECONDS, f"gaps {gaps}, schedule {expected}"
 
 
 async def test_delivered_mail_is_one_message_after_the_refusals(
-    authsession: AuthSessionClient, sink: SmtpSink, faults: SinkFaults, mail: MailClient, operator: OperatorClient,
-    email: str, mail_settings: MailSettings,
+    authsession: AuthSessionClient,
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
+    mail_settings: MailSettings,
 ) -> None:
     ended, _ = await refused_then_delivered(authsession, sink, faults, mail, operator, email, mail_settings)
 
@@ -86,8 +107,13 @@ async def test_delivered_mail_is_one_message_after_the_refusals(
 
 
 async def test_history_records_each_refusal_then_the_send(
-    authsession: AuthSessionClient, sink: SmtpSink, faults: SinkFaults, mail: MailClient, operator: OperatorClient,
-    email: str, mail_settings: MailSettings,
+    authsession: AuthSessionClient,
+    sink: SmtpSink,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
+    mail_settings: MailSettings,
 ) -> None:
     ended, _ = await refused_then_delivered(authsession, sink, faults, mail, operator, email, mail_settings)
 
@@ -101,7 +127,11 @@ async def test_history_records_each_refusal_then_the_send(
 
 @pytest.fixture
 async def refused_for_good(
-    authsession: AuthSessionClient, faults: SinkFaults, mail: MailClient, operator: OperatorClient, email: str,
+    authsession: AuthSessionClient,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
 ) -> Delivery:
     """The auth-code mail of ``email`` after the sink answered it 550 (for every attempt, were there more)."""
     await faults.add(code=PERMANENT, recipient=email, times=None)
@@ -145,7 +175,11 @@ async def test_permanently_refused_code_never_reaches_the_mailbox(
 
 @pytest.fixture
 async def expired(
-    authsession: AuthSessionClient, faults: SinkFaults, mail: MailClient, operator: OperatorClient, email: str,
+    authsession: AuthSessionClient,
+    faults: SinkFaults,
+    mail: MailClient,
+    operator: OperatorClient,
+    email: str,
     mail_settings: MailSettings,
 ) -> Delivery:
     """The auth-code mail of ``email`` after the sink answered every attempt 451 for its whole lifetime."""

@@ -26,7 +26,8 @@ async def test_login_code_delivery_is_recorded_not_sent(
 
     (delivery,) = await operator.deliveries(to=email, template=TEMPLATE)
     assert (delivery.status, [a.outcome for a in delivery.history]) == ("recorded", ["recorded"])
-    assert delivery.source == "http" and delivery.intent_id is None
+    assert delivery.source == "http"
+    assert delivery.intent_id is None
 
 
 async def test_each_login_mails_its_own_code(gateway: GatewayClient, mailed: OperatorCodes, email: str) -> None:
@@ -34,7 +35,8 @@ async def test_each_login_mails_its_own_code(gateway: GatewayClient, mailed: Ope
     second = await log_in(gateway, mailed, email)
 
     assert await mailed.count(email) == 2
-    assert first.user_id == second.user_id and first.session_token != second.session_token
+    assert first.user_id == second.user_id
+    assert first.session_token != second.session_token
 
 
 async def test_operator_surface_finds_the_delivery_by_status(

@@ -75,14 +75,14 @@ async def test_bad_filter_is_a_validation_problem_naming_it(
 
 
 async def test_repeated_filter_is_a_validation_problem(mail_http: httpx.AsyncClient, operator_token: str) -> None:
-    response = await mail_http.get(LIST, params=[("status", "sent"), ("status", "failed")], headers=bearer(operator_token))
+    response = await mail_http.get(
+        LIST, params=[("status", "sent"), ("status", "failed")], headers=bearer(operator_token)
+    )
 
     assert problem(response, 422).code == "validation_failed"
 
 
-async def test_malformed_delivery_id_is_a_validation_problem(
-    mail_http: httpx.AsyncClient, operator_token: str
-) -> None:
+async def test_malformed_delivery_id_is_a_validation_problem(mail_http: httpx.AsyncClient, operator_token: str) -> None:
     response = await mail_http.get(f"{LIST}/not-a-delivery", headers=bearer(operator_token))
 
     assert problem(response, 422).code == "validation_failed"

@@ -40,9 +40,7 @@ async def operator(manifest: Manifest) -> AsyncIterator[OperatorClient]:
 
 
 @pytest.fixture
-async def registration(
-    gateway: GatewayClient, mailed: SinkCodes, redis: aioredis.Redis, email: str
-) -> Registration:
+async def registration(gateway: GatewayClient, mailed: SinkCodes, redis: aioredis.Redis, email: str) -> Registration:
     """A fresh address registered through the gateway, with where both streams stood before it started."""
     intents_before = await lab_redis.last_id(redis, redis_keys.NOTIFICATION_INTENTS)
     mail_before = await lab_redis.last_id(redis, redis_keys.MAIL_DELIVERIES)

@@ -58,9 +58,7 @@ async def test_login_code_mail_was_a_direct_send(registration: Registration, ope
     assert (delivery.source, delivery.intent_id) == ("http", None)
 
 
-async def test_no_template_mode_mail_request_for_the_address(
-    registration: Registration, redis: aioredis.Redis
-) -> None:
+async def test_no_template_mode_mail_request_for_the_address(registration: Registration, redis: aioredis.Redis) -> None:
     after = await lab_redis.entries_after(redis, redis_keys.MAIL_DELIVERIES, registration.mail_before)
 
     assert [e.id for e in after if mentions(e, registration.email)] == []

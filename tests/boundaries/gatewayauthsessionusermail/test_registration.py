@@ -5,8 +5,8 @@ from __future__ import annotations
 from galaxy_contracts.gateway import GatewayClient, pb
 from tests.boundaries.gatewayauthsessionusermail.flows import Registration
 from tests.harness.login import log_in
-from tests.harness.mailed_codes import TEMPLATE_HEADER, SinkCodes
 from tests.harness.login_codes import TEMPLATE
+from tests.harness.mailed_codes import TEMPLATE_HEADER, SinkCodes
 from tests.harness.sink import SmtpSink
 
 
@@ -14,9 +14,7 @@ async def test_first_login_registers_a_new_account(registration: Registration) -
     assert registration.session.new_account
 
 
-async def test_new_account_is_readable_through_the_gateway(
-    gateway: GatewayClient, registration: Registration
-) -> None:
+async def test_new_account_is_readable_through_the_gateway(gateway: GatewayClient, registration: Registration) -> None:
     account = await gateway.get_my_account(registration.session.session_token)
 
     assert (account.user_id, account.email) == (registration.user_id, registration.email)

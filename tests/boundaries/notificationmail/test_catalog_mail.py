@@ -31,7 +31,8 @@ async def test_intent_ends_as_a_mail_greeting_the_recipient_by_name(
     mail = await mail_of(sink, account, intent_type, after=mark)
     assert account.display_name in (mail.text or ""), mail.text
     assert account.display_name in (mail.html or ""), mail.html
-    assert (mail.subject or "").strip() and "{{" not in (mail.subject or ""), mail.subject
+    assert (mail.subject or "").strip(), "no subject"
+    assert "{{" not in (mail.subject or ""), mail.subject
 
 
 @pytest.mark.parametrize("intent_type", email_types())
@@ -66,4 +67,8 @@ async def test_mail_is_the_intents_delivery_from_the_stream(
 
     mail = await mail_of(sink, account, intent_type, after=mark)
     (delivery,) = await operator.deliveries(to=account.email)
-    assert (delivery.source, delivery.intent_id, delivery.message_id) == ("stream", intent["intent_id"], mail.message_id)
+    assert (delivery.source, delivery.intent_id, delivery.message_id) == (
+        "stream",
+        intent["intent_id"],
+        mail.message_id,
+    )

@@ -41,7 +41,11 @@ async def settled(operator: OperatorClient, account: Account) -> None:
 
 
 async def mail_after_marker(
-    sink: SmtpSink, operator: OperatorClient, redis: aioredis.Redis, account: Account, mark: int,
+    sink: SmtpSink,
+    operator: OperatorClient,
+    redis: aioredis.Redis,
+    account: Account,
+    mark: int,
     *entries: dict[str, str],
 ) -> int:
     """Write ``entries`` then a marker intent for the same user; once the marker's mail is in and every

@@ -22,10 +22,11 @@ from galaxy_contracts.models import Account
 from tests.boundaries.notificationmail.flows import Recipients, email_types
 from tests.harness import intent_producer
 from tests.harness.arrivals import Arrivals, arrivals, attempts_mark
+from tests.harness.manifest import Manifest
 from tests.harness.processes import REDIS, ProcessControl
 from tests.harness.sink import SmtpSink
 from tests.harness.tally import tell
-from tests.harness.waits import eventually_async, until_async
+from tests.harness.waits import eventually_async
 
 INTENTS = 300
 DUPLICATE_EVERY = 10
@@ -75,8 +76,13 @@ async def seed(recipients: Recipients, count: int) -> list[Account]:
 @pytest.mark.disruptive
 @pytest.mark.parametrize("disruption", list(DISRUPTIONS))
 async def test_no_intent_lost_or_mailed_twice_across_a_disruption(
-    disruption: str, recipients: Recipients, sink: SmtpSink, redis: aioredis.Redis, processes: ProcessControl,
-    manifest_send_concurrency: int, request: pytest.FixtureRequest,
+    disruption: str,
+    recipients: Recipients,
+    sink: SmtpSink,
+    redis: aioredis.Redis,
+    processes: ProcessControl,
+    manifest_send_concurrency: int,
+    request: pytest.FixtureRequest,
 ) -> None:
     accounts = await seed(recipients, INTENTS)
     types = email_types()
@@ -87,11 +93,12 @@ async def test_no_intent_lost_or_mailed_twice_across_a_disruption(
 
     await intent_producer.write(redis, *entries)
 
-    async def started() -> Arrivals | None:
+    async def started() -> Arrivals:
         seen = await arrivals(sink, addresses, after=mark)
-        return seen if len(seen.arrived) >= STARTED else None
+        assert len(seen.arrived) >= STARTED, seen.summary()
+        return seen
 
-    at_disruption = await until_async(started, within=STARTED_WITHIN, what=f"{STARTED} mails arrived")
+    at_disruption = await eventually_async(started, within=STARTED_WITHIN, what=f"{STARTED} mails arrived")
     DISRUPTIONS[disruption](processes)
     for service in SERVICES:
         processes.wait_ready(service)
@@ -103,8 +110,12 @@ async def test_no_intent_lost_or_mailed_twice_across_a_disruption(
 
     seen = await eventually_async(complete, within=ARRIVAL_DEADLINE, what="a mail for every intent", interval=1.0)
 
-    tell(request, "intents", f"{len(entries)} written ({INTENTS} distinct); at the disruption: "
-         f"{len(at_disruption.arrived)} mailed; after: {seen.summary()}")
+    tell(
+        request,
+        "intents",
+        f"{len(entries)} written ({INTENTS} distinct); at the disruption: "
+        f"{len(at_disruption.arrived)} mailed; after: {seen.summary()}",
+    )
     assert len(at_disruption.arrived) < INTENTS, "everything was mailed before the disruption: it proves nothing"
     assert seen.several_messages == {}, "an intent became two different mails"
     allowed = 0 if disruption.startswith("notification") else manifest_send_concurrency
@@ -112,6 +123,5 @@ async def test_no_intent_lost_or_mailed_twice_across_a_disruption(
 
 
 @pytest.fixture
-def manifest_send_concurrency(request: pytest.FixtureRequest) -> int:
-    manifest = request.getfixturevalue("manifest")
+def manifest_send_concurrency(manifest: Manifest) -> int:
     return int(manifest.setting("mail", "SEND_CONCURRENCY") or DEFAULT_SEND_CONCURRENCY)
