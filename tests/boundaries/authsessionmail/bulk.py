@@ -19,7 +19,7 @@ from tests.harness.arrivals import Arrivals, arrivals, attempts_mark
 from tests.harness.keys import EMAIL_DOMAIN
 from tests.harness.mail_load import Depths, depths, send_many
 from tests.harness.sink import Fault, SmtpSink
-from tests.harness.waits import eventually_async, until_async
+from tests.harness.waits import until_async
 
 DELIVERIES = 1000
 TEMPLATE = "auth.login_code"
@@ -70,17 +70,19 @@ async def _retries_scheduled(redis: aioredis.Redis) -> bool:
     return (await depths(redis)).due > 0
 
 
-async def all_arrived(sink: SmtpSink, mail: MailClient, load: Load) -> Arrivals:
-    """What arrived once every delivery has (or the deadline passed, naming what is missing and why)."""
-
-    async def complete() -> Arrivals:
+async def all_arrived(sink: SmtpSink, mail: MailClient, redis: aioredis.Redis, load: Load) -> Arrivals:
+    """What arrived, counted once Mail has nothing left to send (queued, in flight or due), or the deadline
+    passed; missing deliveries are named with their status."""
+    try:
+        await until_async(lambda: _drained(redis), within=ARRIVAL_DEADLINE, what="Mail's queue drained")
+    finally:
         seen = await arrivals(sink, load.deliveries, after=load.mark)
-        assert not seen.missing, f"{seen.summary()}; {await _diagnose(mail, load, seen)}"
-        return seen
+    assert not seen.missing, f"{seen.summary()}; {await _diagnose(mail, load, seen)}"
+    return seen
 
-    return await eventually_async(
-        complete, within=ARRIVAL_DEADLINE, what="every accepted delivery at the sink", interval=1.0
-    )
+
+async def _drained(redis: aioredis.Redis) -> bool:
+    return (await depths(redis)).unsent == 0
 
 
 async def _diagnose(mail: MailClient, load: Load, seen: Arrivals) -> str:

@@ -8,16 +8,21 @@ import pytest
 
 from galaxy_contracts.http import AuthSessionClient, MailClient, OperatorClient
 from tests.boundaries.authsessionmail.flows import MailSettings, SinkFaults
+from tests.harness.clients import LAB_CALLER
 from tests.harness.fixtures import Clients
 from tests.harness.mail_operator import operator_client
 from tests.harness.manifest import Manifest
+from tests.harness.secrets import LabSecrets
 from tests.harness.sink import SmtpSink
+
+SINK = "smtp-sink"
 
 
 @pytest.fixture
-async def sink(clients: Clients) -> SmtpSink:
-    client: SmtpSink = await clients("smtp-sink")
-    return client
+async def sink(manifest: Manifest, secrets: LabSecrets) -> AsyncIterator[SmtpSink]:
+    """The sink's API, with a timeout for a sink busy with the disruptive scenarios' thousands of messages."""
+    async with SmtpSink(manifest.component(SINK).admin_url, secrets.service_token(LAB_CALLER), timeout=30.0) as client:
+        yield client
 
 
 @pytest.fixture

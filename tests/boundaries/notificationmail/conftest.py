@@ -9,17 +9,22 @@ import pytest
 
 from galaxy_contracts.http import OperatorClient
 from tests.boundaries.notificationmail.flows import Recipients
+from tests.harness.clients import LAB_CALLER
 from tests.harness.fixtures import Clients
 from tests.harness.mail_operator import operator_client
 from tests.harness.manifest import Manifest
+from tests.harness.secrets import LabSecrets
 from tests.harness.sink import SmtpSink
 from tests.harness.stubs import StubControl
 
+SINK = "smtp-sink"
+
 
 @pytest.fixture
-async def sink(clients: Clients) -> SmtpSink:
-    client: SmtpSink = await clients("smtp-sink")
-    return client
+async def sink(manifest: Manifest, secrets: LabSecrets) -> AsyncIterator[SmtpSink]:
+    """The sink's API, with a timeout for a sink busy with the disruptive scenarios' thousands of messages."""
+    async with SmtpSink(manifest.component(SINK).admin_url, secrets.service_token(LAB_CALLER), timeout=30.0) as client:
+        yield client
 
 
 @pytest.fixture
