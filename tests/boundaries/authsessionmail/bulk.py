@@ -6,6 +6,7 @@ delivery, how many copies arrived and with which ``Message-ID``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from tests.harness.arrivals import Arrivals, arrivals, attempts_mark
 from tests.harness.keys import EMAIL_DOMAIN
 from tests.harness.mail_load import Depths, depths, send_many
 from tests.harness.sink import Fault, SmtpSink
-from tests.harness.waits import until_async
+from tests.harness.waits import WaitTimeout, until_async
 
 DELIVERIES = 1000
 TEMPLATE = "auth.login_code"
@@ -60,29 +61,27 @@ async def queue_behind_refusals(
     fault = await faults.add(code=TRANSIENT, times=None)
     accepted = await send_many(mail, recipients, TEMPLATE, PARAMS, key_prefix=f"bulk-{tag}")
     assert len({d.delivery_id for d in accepted.values()}) == DELIVERIES, "fewer deliveries than requests"
-    await until_async(
-        lambda: _retries_scheduled(redis), within=RETRIES_SCHEDULED_WITHIN, what="a retry scheduled in mail:due"
-    )
+
+    # An async probe: tenacity awaits only coroutine functions (a lambda's coroutine would count as true).
+    async def retries_scheduled() -> bool:
+        return (await depths(redis)).due > 0
+
+    await until_async(retries_scheduled, within=RETRIES_SCHEDULED_WITHIN, what="a retry scheduled in mail:due")
     return Load(accepted, mark), fault
-
-
-async def _retries_scheduled(redis: aioredis.Redis) -> bool:
-    return (await depths(redis)).due > 0
 
 
 async def all_arrived(sink: SmtpSink, mail: MailClient, redis: aioredis.Redis, load: Load) -> Arrivals:
     """What arrived, counted once Mail has nothing left to send (queued, in flight or due), or the deadline
     passed; missing deliveries are named with their status."""
-    try:
-        await until_async(lambda: _drained(redis), within=ARRIVAL_DEADLINE, what="Mail's queue drained")
-    finally:
-        seen = await arrivals(sink, load.deliveries, after=load.mark)
+
+    async def drained() -> bool:
+        return (await depths(redis)).unsent == 0
+
+    with contextlib.suppress(WaitTimeout):  # then what is missing is named below
+        await until_async(drained, within=ARRIVAL_DEADLINE, what="Mail's queue drained", interval=0.2)
+    seen = await arrivals(sink, load.deliveries, after=load.mark)
     assert not seen.missing, f"{seen.summary()}; {await _diagnose(mail, load, seen)}"
     return seen
-
-
-async def _drained(redis: aioredis.Redis) -> bool:
-    return (await depths(redis)).unsent == 0
 
 
 async def _diagnose(mail: MailClient, load: Load, seen: Arrivals) -> str:
