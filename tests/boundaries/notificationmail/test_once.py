@@ -1,0 +1,90 @@
+"""A duplicated intent sends one mail; a user who opted out of e-mail gets none of the types that respect
+preferences (and still gets the others).
+
+Absence is proven without waiting it out: Notification Service handles one
+user's intents in stream order, so once a marker intent written after them has
+become a mail, they have been handled; once every delivery to the address has
+ended at Mail, the sink holds all the mail there will be.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+
+from galaxy_contracts.http import OperatorClient
+from galaxy_contracts.models import Account
+from tests.boundaries.notificationmail.flows import (
+    Recipients,
+    always_mailed,
+    email_types,
+    mail_of,
+    respects_preferences,
+    template_of,
+)
+from tests.harness import intent_producer
+from tests.harness.sink import SmtpSink
+from tests.harness.waits import eventually_async
+
+FINAL = {"sent", "failed"}
+SETTLE = 20.0
+
+
+async def settled(operator: OperatorClient, account: Account) -> None:
+    """Every delivery to the account has ended (so nothing more is on its way to the sink)."""
+
+    async def ended() -> None:
+        open_ones = [d.status for d in await operator.deliveries(to=account.email) if d.status not in FINAL]
+        assert open_ones == [], open_ones
+
+    await eventually_async(ended, within=SETTLE, what=f"deliveries to {account.email} ended", interval=0.2)
+
+
+async def mail_after_marker(
+    sink: SmtpSink,
+    operator: OperatorClient,
+    redis: aioredis.Redis,
+    account: Account,
+    mark: int,
+    *entries: dict[str, str],
+) -> int:
+    """Write ``entries`` then a marker intent for the same user; once the marker's mail is in and every
+    delivery ended: how many mails the account got after ``mark``, the marker's included."""
+    marker = always_mailed()
+    await intent_producer.write(redis, *entries, intent_producer.intent(marker, account.user_id))
+    await mail_of(sink, account, marker, after=mark)
+    await settled(operator, account)
+    return len(await sink.messages(to=account.email, after=mark))
+
+
+@pytest.mark.parametrize("intent_type", email_types())
+async def test_duplicated_intent_sends_one_mail(
+    intent_type: str, recipients: Recipients, sink: SmtpSink, redis: aioredis.Redis, operator: OperatorClient
+) -> None:
+    account = await recipients.seed()
+    mark = await sink.mark()
+    intent = intent_producer.intent(intent_type, account.user_id)
+
+    received = await mail_after_marker(sink, operator, redis, account, mark, intent, intent)
+
+    assert received == 2, "the intent (written twice) and the marker"
+    deliveries = await operator.deliveries(to=account.email, template=template_of(intent_type))
+    mine = [d for d in deliveries if d.intent_id == intent["intent_id"]]
+    assert [d.status for d in mine] == ["sent"]
+    copies = await sink.messages(to=account.email, after=mark, headers={"Message-ID": mine[0].message_id or ""})
+    assert len(copies) == 1
+
+
+@pytest.mark.parametrize("intent_type", email_types())
+async def test_opted_out_user_gets_mail_only_where_preferences_do_not_apply(
+    intent_type: str, recipients: Recipients, sink: SmtpSink, redis: aioredis.Redis, operator: OperatorClient
+) -> None:
+    account = await recipients.seed(email_enabled=False)
+    mark = await sink.mark()
+    intent = intent_producer.intent(intent_type, account.user_id)
+
+    received = await mail_after_marker(sink, operator, redis, account, mark, intent)
+
+    expected = 0 if respects_preferences(intent_type) else 1
+    mailed = [d for d in await operator.deliveries(to=account.email) if d.intent_id == intent["intent_id"]]
+    assert (len(mailed), received) == (expected, expected + 1), [d.status for d in mailed]
