@@ -22,11 +22,12 @@ def compose(delivery: Delivery, sender: str) -> EmailMessage:
     message["Subject"] = delivery.rendered.subject
     message["Date"] = format_datetime(delivery.created_at)
     message["Message-ID"] = delivery.message_id
-    message["Content-Language"] = delivery.request.locale
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     message[DELIVERY_HEADER] = delivery.delivery_id
     message[TEMPLATE_HEADER] = delivery.request.template
     message.set_content(delivery.rendered.text_body)
     if delivery.rendered.html_body is not None:
         message.add_alternative(delivery.rendered.html_body, subtype="html")
+    # After the body: set_content() drops every Content-* header set before it.
+    message["Content-Language"] = delivery.request.locale
     return message
