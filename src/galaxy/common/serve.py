@@ -184,6 +184,14 @@ async def http_servers(
             yield tasks
 
 
+def stop_requested() -> bool:
+    """Whether the running task has been asked to stop (cancelled). A loop that catches errors to retry checks
+    this in its handler: a library may turn the cancellation into an ordinary error (seen with the Redis client
+    under load), and the loop would go on forever, and the stop that awaits it hang."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @asynccontextmanager
 async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asyncio.Task[None]]]:
     """``jobs`` (a stream consumer, a prober) running as tasks until the block ends, then cancelled and awaited.

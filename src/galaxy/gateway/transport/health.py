@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from grpc_health.v1 import health, health_pb2
 
+from galaxy.common.serve import stop_requested
 from galaxy_contracts.gateway import pb
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ class HealthReporter:
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._probe()
-            except Exception as exc:  # noqa: BLE001 - any failure means not serving
+            except Exception as exc:
+                if stop_requested():
+                    raise asyncio.CancelledError from exc
                 failure = type(exc).__name__
             else:
                 return None
