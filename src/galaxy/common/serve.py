@@ -185,9 +185,10 @@ async def http_servers(
 
 
 def stop_requested() -> bool:
-    """Whether the running task has been asked to stop (cancelled). A loop that catches errors to retry checks
-    this in its handler: a library may turn the cancellation into an ordinary error (seen with the Redis client
-    under load), and the loop would go on forever, and the stop that awaits it hang."""
+    """Whether the running task has been asked to stop (cancelled). A loop that runs until cancelled checks this
+    on every turn and in its error handler: a library may swallow the cancellation (the call returns as usual)
+    or turn it into an ordinary error (both seen with the Redis client under load), and the loop would go on
+    forever, and the stop that awaits it hang."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
 

@@ -32,10 +32,11 @@ class HealthReporter:
 
     async def run(self) -> None:
         """Probe forever; the status follows each probe."""
-        while True:
+        while not stop_requested():
             failure = await self._failure()
             await self._set(failure is None, failure)
             await asyncio.sleep(self._interval)
+        raise asyncio.CancelledError
 
     async def _failure(self) -> str | None:
         """Why Redis does not answer; tried twice, since the first use of a pooled connection that Redis

@@ -43,7 +43,7 @@ class Consumer:
 
     async def run(self) -> None:
         backoff = 0.05
-        while True:
+        while not stop_requested():
             try:
                 if self.position is None:
                     self.position = await self._end()
@@ -55,6 +55,7 @@ class Consumer:
                 log.warning("push stream read failed; retrying", extra={"reason": type(exc).__name__})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
+        raise asyncio.CancelledError
 
     async def _end(self) -> str:
         last = await self._redis.xrevrange(self._stream, "+", "-", count=1)
