@@ -184,6 +184,15 @@ async def http_servers(
             yield tasks
 
 
+def stop_requested() -> bool:
+    """Whether the running task has been asked to stop (cancelled). A loop that runs until cancelled checks this
+    on every turn and in its error handler: a library may swallow the cancellation (the call returns as usual)
+    or turn it into an ordinary error (both seen with the Redis client under load), and the loop would go on
+    forever, and the stop that awaits it hang."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @asynccontextmanager
 async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asyncio.Task[None]]]:
     """``jobs`` (a stream consumer, a prober) running as tasks until the block ends, then cancelled and awaited.

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from grpc_health.v1 import health, health_pb2
 
+from galaxy.common.serve import stop_requested
 from galaxy_contracts.gateway import pb
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,11 @@ class HealthReporter:
 
     async def run(self) -> None:
         """Probe forever; the status follows each probe."""
-        while True:
+        while not stop_requested():
             failure = await self._failure()
             await self._set(failure is None, failure)
             await asyncio.sleep(self._interval)
+        raise asyncio.CancelledError
 
     async def _failure(self) -> str | None:
         """Why Redis does not answer; tried twice, since the first use of a pooled connection that Redis
@@ -44,7 +46,9 @@ class HealthReporter:
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._probe()
-            except Exception as exc:  # noqa: BLE001 - any failure means not serving
+            except Exception as exc:
+                if stop_requested():
+                    raise asyncio.CancelledError from exc
                 failure = type(exc).__name__
             else:
                 return None

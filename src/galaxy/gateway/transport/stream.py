@@ -10,6 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from galaxy.common.serve import stop_requested
 from galaxy_contracts.redis_keys import GATEWAY_PUSH
 
 log = logging.getLogger(__name__)
@@ -42,16 +43,19 @@ class Consumer:
 
     async def run(self) -> None:
         backoff = 0.05
-        while True:
+        while not stop_requested():
             try:
                 if self.position is None:
                     self.position = await self._end()
                 await self._read_once()
                 backoff = 0.05
             except (RedisError, OSError) as exc:
+                if stop_requested():
+                    raise asyncio.CancelledError from exc
                 log.warning("push stream read failed; retrying", extra={"reason": type(exc).__name__})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
+        raise asyncio.CancelledError
 
     async def _end(self) -> str:
         last = await self._redis.xrevrange(self._stream, "+", "-", count=1)
