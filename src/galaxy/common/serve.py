@@ -23,12 +23,12 @@ from starlette.types import ASGIApp
 
 from galaxy.common import logs
 from galaxy.common.redis import connect
-from galaxy.common.settings import ProgramSettings, ServiceSettings
+from galaxy.common.settings import ListenerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 S = TypeVar("S", bound=BaseSettings)
-P = TypeVar("P", bound=ProgramSettings)
+P = TypeVar("P", bound=ListenerSettings)
 SS = TypeVar("SS", bound=ServiceSettings)
 T = TypeVar("T")
 Running = Sequence[Awaitable[Any]]
@@ -75,14 +75,6 @@ def problems(exc: ValidationError, prefix: str = "") -> str:
     """Each invalid field as ``PREFIX_NAME: message`` (never the input)."""
     found = exc.errors(include_input=False, include_url=False, include_context=False)
     return "; ".join(f"{prefix}{'_'.join(map(str, e['loc']))}".upper() + f": {e['msg']}" for e in found)
-
-
-def start(program: str, service: str | Callable[[P], str], settings_cls: type[P]) -> P:
-    """Settings loaded (or exit 1) and logging set up at their level, as ``service`` (a name, or one
-    derived from the settings)."""
-    settings = load_settings(program, settings_cls)
-    logs.setup(service if isinstance(service, str) else service(settings), settings.log_level)
-    return settings
 
 
 # --- serving -------------------------------------------------------------------------------------
@@ -206,11 +198,6 @@ async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asy
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve_http(app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int) -> None:
-    """The service app and its admin app; a stop signal or either server ending stops both."""
-    await serve(http_servers(app, admin, host, port, admin_port))
-
-
 async def serve(started: Started) -> None:
     """Start, wait for a stop signal (or a server that died), stop."""
     async with started as running:
@@ -231,16 +218,15 @@ def run_service(
     settings_cls: type[P],
     build: Callable[[P], Started],
 ) -> None:
-    """The whole life of a program: settings (exit 1 naming a bad one), logging, ``build(settings)`` (the
-    composition root: reads secrets and wires everything; a ``ConfigError`` exits 1 with one line), then
-    its servers (a port taken exits 1 with one line) until SIGTERM/SIGINT, then a graceful stop."""
-    settings = start(program, service, settings_cls)
+    """The whole life of a program: settings (exit 1 naming a bad one), ``build(settings)`` (the composition
+    root: reads secrets and wires everything; a ``ConfigError`` exits 1 with one line), logging, then its
+    servers (a port taken exits 1 with one line) until SIGTERM/SIGINT, then a graceful stop.
+
+    A configuration error is reported before logging is set up: one plain line on stderr."""
+    settings = load_settings(program, settings_cls)
     started = load_or_exit(program, lambda: build(settings))
-    log.info(
-        "%s starting",
-        program,
-        extra={"listen_host": settings.listen_host, "port": settings.port, "admin_port": settings.admin_port},
-    )
+    logs.setup(service if isinstance(service, str) else service(settings), settings.log_level)
+    log.info("%s starting", program, extra=settings.listening())
     try:
         run(lambda: serve(started))
     except StartupFailed as exc:

@@ -13,13 +13,25 @@ from pydantic_settings import BaseSettings
 T = TypeVar("T")
 
 
-class ProgramSettings(BaseSettings):
-    """What every program started through ``galaxy.common.serve`` has (services and the lab's stubs)."""
+class ListenerSettings(BaseSettings):
+    """What every program started through ``galaxy.common.serve.run_service`` has; its ports are its own."""
 
     listen_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+
+    def listening(self) -> dict[str, object]:
+        """Where it listens, for its start-up log line."""
+        return {"listen_host": self.listen_host}
+
+
+class ProgramSettings(ListenerSettings):
+    """A program with a main port and an admin port (services and the lab's stubs)."""
+
     port: int = Field(ge=1, le=65535)
     admin_port: int = Field(ge=1, le=65535)
-    log_level: str = "INFO"
+
+    def listening(self) -> dict[str, object]:
+        return super().listening() | {"port": self.port, "admin_port": self.admin_port}
 
 
 class ServiceSettings(ProgramSettings):

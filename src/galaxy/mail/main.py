@@ -17,7 +17,7 @@ from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect
-from galaxy.common.serve import load_or_exit, run, serve_http, start
+from galaxy.common.serve import Started, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
 from galaxy.mail.adapters.deliveries import RedisDeliveryStore
 from galaxy.mail.adapters.provider import SmtpProvider, StubProvider
@@ -128,6 +128,7 @@ def create_app(settings: Settings, redis: aioredis.Redis, mail: Mail | None = No
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await wired.start()
+        log.info("background work started", extra={"provider": settings.provider, "instance": settings.instance_name})
         try:
             yield
         finally:
@@ -156,22 +157,14 @@ def create_admin(settings: Settings, redis: aioredis.Redis, mail: Mail | None = 
     return admin_app(SERVICE, checks)
 
 
-def main() -> None:
-    settings = start(PROGRAM, SERVICE, Settings)
+def build(settings: Settings) -> Started:
+    """Both ports of the service; secrets are read now (a bad one raises ``ConfigError`` naming it)."""
     redis = connect(settings.redis_url)
-    mail = load_or_exit(PROGRAM, lambda: compose(settings, redis))
+    mail = compose(settings, redis)
     app = create_app(settings, redis, mail)
     admin = create_admin(settings, redis, mail)
-    log.info(
-        "%s starting",
-        PROGRAM,
-        extra={
-            "listen_host": settings.listen_host,
-            "port": settings.port,
-            "admin_port": settings.admin_port,
-            "provider": settings.provider,
-            "instance": settings.instance_name,
-        },
-    )
-    run(lambda: serve_http(app, admin, settings.listen_host, settings.port, settings.admin_port))
-    log.info("%s stopped", PROGRAM)
+    return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port)
+
+
+def main() -> None:
+    run_service(PROGRAM, SERVICE, Settings, build)

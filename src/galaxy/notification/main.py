@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -17,8 +17,7 @@ from starlette.applications import Starlette
 
 from galaxy.common.admin import Check, admin_app
 from galaxy.common.redis import connect
-from galaxy.common.serve import load_or_exit, not_started, run, until_stopped, uvicorn_server
-from galaxy.common.serve import start as start_program
+from galaxy.common.serve import Running, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
 from galaxy.notification.adapters.outbox import RedisOutbox
 from galaxy.notification.adapters.recipients import UserServiceRecipients
@@ -97,12 +96,8 @@ class ConsumerStopped(RuntimeError):
     pass
 
 
-class StartupFailed(Exception):
-    """The admin port cannot be bound."""
-
-
 @dataclass
-class Running:
+class RunningNotification:
     consumer: Consumer
     loop_task: asyncio.Task[None]
     admin_port: int
@@ -122,9 +117,12 @@ class Running:
         await self.admin_task
 
 
-async def start(settings: Settings, resources: Resources, *, admin_port: int | None = None) -> Running:
-    """The consumer loop and the admin port (``admin_port`` overrides the setting; 0 picks a free port)."""
-    admin_socket = _bind_admin(settings.listen_host, settings.admin_port if admin_port is None else admin_port)
+async def start(settings: Settings, resources: Resources, *, admin_port: int | None = None) -> RunningNotification:
+    """The consumer loop and the admin port (``admin_port`` overrides the setting; 0 picks a free port).
+    ``StartupFailed`` if the admin port is taken."""
+    admin_socket = bind(
+        settings.listen_host, settings.admin_port if admin_port is None else admin_port, "the admin port"
+    )
     consumer = create_consumer(settings, resources)
     loop_task = asyncio.create_task(consumer.run())
     admin = uvicorn_server(create_admin(settings, resources.redis, consumer, loop_task), settings.listen_host, 0)
@@ -133,40 +131,31 @@ async def start(settings: Settings, resources: Resources, *, admin_port: int | N
     def should_exit() -> None:
         admin.should_exit = True
 
-    return Running(consumer, loop_task, int(admin_socket.getsockname()[1]), admin_task, should_exit)
+    return RunningNotification(consumer, loop_task, bound_port(admin_socket), admin_task, should_exit)
 
 
-async def serve(settings: Settings, resources: Resources) -> None:
-    """Until SIGTERM/SIGINT (or the loop or the admin server ends); ``resources`` closed last."""
+@asynccontextmanager
+async def serving(settings: Settings, resources: Resources) -> AsyncIterator[Running]:
+    """Started until the block ends (a stop signal, or the loop or the admin server ending), then stopped:
+    the consumer finishes its step, then the admin port; ``resources`` closed last. A consumer loop that
+    failed exits 1."""
     grace = settings.block_ms / 1000 + settings.downstream_timeout_seconds + 1
     failed: BaseException | None = None
     try:
         running = await start(settings, resources)
         log.info("notification serving", extra={"consumer": settings.consumer_name, "admin_port": running.admin_port})
-        await until_stopped(running.loop_task, running.admin_task)
-        if running.loop_task.done() and not running.loop_task.cancelled():
-            failed = running.loop_task.exception()
-        await running.stop(grace)
+        try:
+            yield [running.loop_task, running.admin_task]
+        finally:
+            if running.loop_task.done() and not running.loop_task.cancelled():
+                failed = running.loop_task.exception()
+            await running.stop(grace)
     finally:
         await resources.aclose()
     if failed is not None:
         log.error("consumer loop failed", exc_info=failed)
         raise SystemExit(1)
-    log.info("notification stopped")
 
 
 def main() -> None:
-    settings = start_program(PROGRAM, SERVICE, Settings)
-    resources = load_or_exit(PROGRAM, lambda: Resources.open(settings))
-    try:
-        run(lambda: serve(settings, resources))
-    except StartupFailed as exc:
-        not_started(PROGRAM, str(exc))
-
-
-def _bind_admin(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host.strip("[]"), port), family=family)
-    except OSError as exc:
-        raise StartupFailed(f"cannot listen for the admin port on {host}:{port}: {exc.strerror}") from None
+    run_service(PROGRAM, SERVICE, Settings, lambda settings: serving(settings, Resources.open(settings)))

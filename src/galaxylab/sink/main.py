@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from galaxy.common import logs
 from galaxy.common.admin import Check, admin_app, reachable_address
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.problems import EXCEPTION_HANDLERS
-from galaxy.common.serve import load_or_exit, load_settings, not_started, run, until_stopped, uvicorn_server
+from galaxy.common.serve import Running, Started, StartupFailed, asgi_servers, bind, run_service
 from galaxy.common.settings import ConfigError, read_service_tokens, read_setting_file
 from galaxylab.sink.domain.attempts import Attempts
 from galaxylab.sink.domain.faults import Faults
@@ -69,33 +70,33 @@ def create_app(sink: Sink, auth: LabToken, smtp_host: str, smtp_port: int) -> St
     )
 
 
-async def serve(settings: SinkSettings, auth: LabToken) -> None:
-    """Both listeners until SIGTERM/SIGINT (or the API server ends); then both stop."""
+@asynccontextmanager
+async def serving(settings: SinkSettings, auth: LabToken) -> AsyncIterator[Running]:
+    """The SMTP listener and the API port (``StartupFailed`` if one is taken); leaving stops both."""
+    logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))  # aiosmtpd: per command
     sink = create_sink(settings.max_messages)
     smtp = SmtpListener(sink, settings.max_message_bytes)
     try:
         await smtp.start(settings.listen_host, settings.port)
     except OSError as exc:
-        not_started(PROGRAM, f"SMTP cannot listen on {settings.listen_host}:{settings.port}: {exc.strerror or exc}")
-    api = uvicorn_server(
-        create_app(sink, auth, settings.listen_host, settings.port), settings.listen_host, settings.api_port
-    )
-    serving = asyncio.create_task(api.serve())
-    log.info("serving", extra={"smtp_port": settings.port, "api_port": settings.api_port})
+        raise StartupFailed(
+            f"SMTP cannot listen on {settings.listen_host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
     try:
-        await until_stopped(serving)
+        with bind(settings.listen_host, settings.api_port, "the API") as api_socket:
+            app = create_app(sink, auth, settings.listen_host, settings.port)
+            async with asgi_servers((app, api_socket)) as tasks:
+                log.info("serving", extra={"smtp_port": settings.port, "api_port": settings.api_port})
+                yield tasks
     finally:
-        api.should_exit = True
         await smtp.stop()
-        await asyncio.gather(serving, return_exceptions=True)
+
+
+def build(settings: SinkSettings) -> Started:
+    """Both listeners; the tokens file is read now (a bad one, or one without the lab's entry, is a
+    ``ConfigError`` naming it)."""
+    return serving(settings, lab_token(read_setting_file(settings, "service_tokens_file", read_service_tokens)))
 
 
 def main() -> None:
-    settings = load_settings(PROGRAM, SinkSettings)
-    auth = load_or_exit(
-        PROGRAM, lambda: lab_token(read_setting_file(settings, "service_tokens_file", read_service_tokens))
-    )
-    logs.setup(SERVICE, settings.log_level)
-    logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))  # aiosmtpd: per command
-    run(lambda: serve(settings, auth))
-    log.info("%s stopped", PROGRAM)
+    run_service(PROGRAM, SERVICE, SinkSettings, build)

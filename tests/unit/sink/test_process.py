@@ -147,13 +147,18 @@ def test_a_tokens_file_without_a_lab_token_exits_1_without_quoting_it(
     assert "tok" not in stderr.replace("tokens", "")
 
 
-def test_a_busy_smtp_port_exits_1_with_one_line(settings: dict[str, str]) -> None:
+@pytest.mark.parametrize(("setting", "complaint"), [("PORT", "SMTP cannot listen"), ("API_PORT", "the API")])
+def test_a_busy_port_exits_1_with_one_line(settings: dict[str, str], setting: str, complaint: str) -> None:
     with socket.create_server((HOST, 0)) as busy:
-        settings[f"{PREFIX}PORT"] = str(busy.getsockname()[1])
+        taken = busy.getsockname()[1]
+        settings[f"{PREFIX}{setting}"] = str(taken)
         failed = start(settings)
         stdout, stderr = failed.communicate(timeout=DEADLINE_SECONDS)
 
     assert failed.returncode == 1
-    (line,) = [json.loads(line) for line in stdout.splitlines()]
-    assert "SMTP cannot listen" in line["msg"]
+    lines = [json.loads(line)["msg"] for line in stdout.splitlines()]
+    (refusal,) = [line for line in lines if "cannot start" in line]
+    assert refusal.startswith("galaxylab-smtp-sink cannot start")
+    assert complaint in refusal
+    assert f"{HOST}:{taken}" in refusal
     assert "Traceback" not in stdout + stderr
