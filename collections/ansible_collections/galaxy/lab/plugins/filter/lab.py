@@ -5,10 +5,13 @@ The controller's venv has the project installed (``make venv``), so ``galaxylab`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from galaxylab import plan
+from galaxylab.plan import render
 
 
 def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -108,6 +111,57 @@ def ready_argv(checks: Sequence[Mapping[str, str]]) -> list[str]:
     return argv
 
 
+def program_files(
+    groups: Sequence[Mapping[str, Any]],
+    owner: str,
+    group: str,
+    policy: Mapping[str, Any],
+    extra_environment: Mapping[str, Mapping[str, str]] | None = None,
+    header: str = "",
+) -> list[dict[str, Any]]:
+    """A host's program files, one per boundary group (see galaxylab.plan.render)."""
+    return render.program_files(groups, owner, group, render.ProgramPolicy(**policy), extra_environment, header)
+
+
+def redis_files(
+    configs: Sequence[Mapping[str, Any]],
+    owner: str,
+    group: str,
+    extra_directives: Mapping[str, Any] | None = None,
+    header: str = "",
+) -> list[dict[str, Any]]:
+    """A host's redis.conf files, each with the program it configures and its checksum."""
+    return render.redis_files(configs, owner, group, extra_directives, header)
+
+
+def supervisord_file(
+    supervisor: Mapping[str, Any], root: str, owner: str, group: str, release: str, header: str = ""
+) -> dict[str, Any]:
+    """The host's supervisord.conf as a file to place."""
+    content = render.supervisord_conf(supervisor, root, owner, group, release, header)
+    return render.config_file(supervisor["conf"], content, owner, group)
+
+
+def manifest_text(manifest: Mapping[str, Any]) -> str:
+    """A manifest file's exact text (sorted keys, 4-space indent, as to_nice_json writes it)."""
+    return json.dumps(manifest, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+
+
+def manifest_writes(manifests: Sequence[Mapping[str, Any]], directory: str) -> list[dict[str, str]]:
+    """``[{path, content}]`` of the manifests whose file in ``directory`` does not already hold exactly their text."""
+    writes = []
+    for manifest in manifests:
+        path = Path(directory) / f"{manifest['boundary']}.json"
+        text = manifest_text(manifest)
+        try:
+            same = path.read_text(encoding="utf-8") == text
+        except OSError:
+            same = False
+        if not same:
+            writes.append({"path": str(path), "content": text})
+    return writes
+
+
 class FilterModule:
     """galaxy.lab.* filters."""
 
@@ -121,5 +175,10 @@ class FilterModule:
             "dirs_to_fix": dirs_to_fix,
             "dirs_by_attributes": dirs_by_attributes,
             "ready_argv": ready_argv,
+            "program_files": program_files,
+            "redis_files": redis_files,
+            "restart_environment": render.restart_environment,
+            "supervisord_file": supervisord_file,
+            "manifest_writes": manifest_writes,
             "supervisor_environment": plan.supervisor_environment,
         }
