@@ -161,7 +161,7 @@ def redis_files(
     for config in configs:
         content = redis_conf(config, extra_directives, header)
         file = config_file(config["conf"], content, owner, group)
-        file.update(program=config["program"], sha1=hashlib.sha1(content.encode()).hexdigest())
+        file.update(program=config["program"], sha1=hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest())
         files.append(file)
     return files
 

@@ -77,32 +77,6 @@ def secrets_argv(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str
     return argv
 
 
-def dirs_to_fix(wanted: Sequence[Mapping[str, str]], found: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """The wanted directories that ``find`` did not report with the wanted mode, owner and group."""
-    existing = {str(item["path"]).rstrip("/"): item for item in found}
-    fix = []
-    for directory in wanted:
-        seen = existing.get(directory["path"].rstrip("/"))
-        if (
-            seen is None
-            or not seen.get("isdir", True)
-            or str(seen.get("mode")) != directory["mode"]
-            or seen.get("pw_name") != directory["owner"]
-            or seen.get("gr_name") != directory["group"]
-        ):
-            fix.append(dict(directory))
-    return fix
-
-
-def dirs_by_attributes(wanted: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
-    """Directories grouped by (mode, owner, group), so ``install -d`` lays out many in one call."""
-    groups: dict[tuple[str, str, str], list[str]] = {}
-    for directory in wanted:
-        key = (directory["mode"], directory["owner"], directory["group"])
-        groups.setdefault(key, []).append(directory["path"])
-    return [{"mode": m, "owner": o, "group": g, "paths": paths} for (m, o, g), paths in groups.items()]
-
-
 def ready_argv(checks: Sequence[Mapping[str, str]]) -> list[str]:
     """``--check NAME=URL`` arguments of ``galaxylab.ready``."""
     argv: list[str] = []
@@ -172,8 +146,6 @@ class FilterModule:
             "boundary_hosts": boundary_hosts,
             "plan": lab_plan,
             "secrets_argv": secrets_argv,
-            "dirs_to_fix": dirs_to_fix,
-            "dirs_by_attributes": dirs_by_attributes,
             "ready_argv": ready_argv,
             "program_files": program_files,
             "redis_files": redis_files,

@@ -26,8 +26,9 @@ description:
     then writes the marker.
   - Without pip in the venv when the interpreter has pip 22.3 or later (its C(--python) option), which
     saves the venv's own pip install; otherwise the venv gets pip from ensurepip.
-  - Points C(<root>/current) at the release (atomically) and removes every release but this one and the
-    one current pointed at before, so a running supervisord's files stay until the next release.
+  - Points C(<root>/current) at the release (atomically) and, when current moved, removes every release
+    but this one and the one current pointed at before, so a running supervisord's files stay until the
+    next release.
 options:
   root:
     description: The lab root on the host.
@@ -106,11 +107,15 @@ def _sha256(path: Path) -> str:
 
 
 def install_argv(python: str, venv: Path, requirements: Path, wheelhouse: Path, use_outside_pip: bool) -> list[str]:
-    pip = [python, "-m", "pip", "--python", str(venv / "bin" / "python")] if use_outside_pip else [
-        str(venv / "bin" / "python"),
-        "-m",
-        "pip",
-    ]
+    pip = (
+        [python, "-m", "pip", "--python", str(venv / "bin" / "python")]
+        if use_outside_pip
+        else [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+        ]
+    )
     return [
         *pip,
         "install",
@@ -183,14 +188,22 @@ def converge(root: Path, release_id: str, wheel: str, python: str, owner: str, g
         os.chown(marker, uid, gid)
         os.chmod(marker, 0o644)
         items.append(f"{release} (installed)")
+    pruned: list[str] = []
+    # Pruned when current moves, so a repeated call keeps what the switch kept.
     if point_current(root, release, uid, gid):
         items.append(f"{current} -> {release}")
-    keep = {release_id, previous}
-    pruned = sorted(str(path) for path in releases.iterdir() if path.is_dir() and path.name not in keep)
+        keep = {release_id, previous}
+        pruned = sorted(str(path) for path in releases.iterdir() if path.is_dir() and path.name not in keep)
     for path in pruned:
         shutil.rmtree(path)
         items.append(f"{path} (pruned)")
-    return {"changed": bool(items), "installed": installed, "previous": previous, "pruned": pruned, "changed_items": items}
+    return {
+        "changed": bool(items),
+        "installed": installed,
+        "previous": previous,
+        "pruned": pruned,
+        "changed_items": items,
+    }
 
 
 def main() -> None:
