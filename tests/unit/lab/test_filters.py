@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -59,3 +60,41 @@ def test_manifests_already_on_disk_are_not_written_again(filters: ModuleType, tm
     writes = filters.manifest_writes([same, changed, new], str(tmp_path))
     assert [w["path"] for w in writes] == [str(tmp_path / "changed.json"), str(tmp_path / "new.json")]
     assert writes[1]["content"] == '{\n    "boundary": "new",\n    "port_base": 1\n}\n'
+
+
+def test_an_artifact_already_built_for_the_tree_is_found_without_building(filters: ModuleType, tmp_path: Path) -> None:
+    from galaxylab import artifact
+
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "m.py").write_text("x = 1\n")
+    (project / "pyproject.toml").write_text("[project]\n")
+    (project / "requirements").mkdir()
+    (project / "requirements" / "runtime.lock").write_text("")
+    out = tmp_path / "out"
+    assert filters.built_artifact(str(project), str(out)) == {}
+    artifact_id = artifact.content_id(project)
+    (out / artifact_id).mkdir(parents=True)
+    (out / artifact_id / "artifact.json").write_text(json.dumps({"id": artifact_id, "wheel": "w.whl"}))
+    assert filters.built_artifact(str(project), str(out)) == {}  # no tarball yet
+    (out / f"{artifact_id}.tar").write_bytes(b"")
+    found = filters.built_artifact(str(project), str(out))
+    assert (found["id"], found["wheel"], found["changed"]) == (artifact_id, "w.whl", False)
+    (project / "src" / "m.py").write_text("x = 2\n")
+    assert filters.built_artifact(str(project), str(out)) == {}  # a source change is a new artifact
+
+
+def test_secrets_are_ready_only_when_nothing_is_missing_or_stale(filters: ModuleType, tmp_path: Path) -> None:
+    from galaxylab import secrets
+
+    hosts = {"a": ["one", "two"], "b": ["two"]}
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}
+    result = secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
+    assert filters.ready_secrets(hosts, str(tmp_path)) == result["kids"]
+    (tmp_path / "two" / "operator.token").chmod(0o644)
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}
+    secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
+    (tmp_path / "one" / "lab.token").unlink()
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}
+    secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
+    assert filters.ready_secrets({**hosts, "b": ["one", "two"]}, str(tmp_path)) == {}  # bundle b is stale

@@ -121,3 +121,46 @@ def test_pip_from_outside_the_venv_only_when_it_knows_python_option(release: Mod
     inside = release.install_argv("/usr/bin/python3", Path("/r/venv"), Path("/t/req"), Path("/r/wh"), False)
     assert inside[:3] == ["/r/venv/bin/python", "-m", "pip"]
     assert {"--no-index", "--no-deps", "--require-hashes"} <= set(inside)
+
+
+def fake_venv(root: Path, files: dict[str, str]) -> Path:
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").symlink_to("/usr/bin/python3")
+    (root / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_source_change_links_the_previous_packages_and_rewrites_their_scripts(
+    release: ModuleType, tmp_path: Path
+) -> None:
+    old = fake_venv(
+        tmp_path / "r1" / "venv",
+        {
+            "lib/python3.11/site-packages/pkg/mod.py": "x = 1\n",
+            "bin/tool": f"#!{tmp_path}/r1/venv/bin/python\nimport pkg\n",
+            "bin/other": "#!/bin/sh\necho other\n",
+        },
+    )
+    (old / "bin" / "tool").chmod(0o755)
+    new = fake_venv(tmp_path / "r2" / "venv", {"bin/activate": "# new venv's own\n"})
+    assert release.clone_venv(old, new)
+    linked = new / "lib/python3.11/site-packages/pkg/mod.py"
+    assert (linked.read_text(), linked.stat().st_ino) == (
+        "x = 1\n",
+        (old / "lib/python3.11/site-packages/pkg/mod.py").stat().st_ino,
+    )
+    assert (new / "bin" / "tool").read_text() == f"#!{new}/bin/python\nimport pkg\n"
+    assert stat.S_IMODE((new / "bin" / "tool").stat().st_mode) == 0o755
+    assert not (new / "bin" / "other").exists()  # not one of the venv's console scripts
+    assert (new / "bin" / "activate").read_text() == "# new venv's own\n"
+
+
+def test_packages_of_another_python_are_not_linked(release: ModuleType, tmp_path: Path) -> None:
+    old = fake_venv(tmp_path / "r1" / "venv", {})
+    (old / "lib" / "python3.11").rename(old / "lib" / "python3.12")
+    new = fake_venv(tmp_path / "r2" / "venv", {})
+    assert not release.clone_venv(old, new)
+    assert list((new / "lib/python3.11/site-packages").iterdir()) == []

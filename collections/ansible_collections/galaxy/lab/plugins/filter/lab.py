@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from galaxylab import plan
+from galaxylab import artifact, plan, secrets
 from galaxylab.plan import render
+from galaxylab.plan.files import SECRET_FILES, SIGNING_KEY
 
 
 def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -136,6 +137,44 @@ def manifest_writes(manifests: Sequence[Mapping[str, Any]], directory: str) -> l
     return writes
 
 
+def built_artifact(project: str, build_dir: str) -> dict[str, Any]:
+    """The artifact of this source tree as ``galaxylab.artifact build`` prints it, if it is already built; else {}.
+
+    Computed in the controller's process, so a re-run starts no build process at all.
+    """
+    artifact_id = artifact.content_id(Path(project).resolve())
+    path = Path(build_dir).resolve() / artifact_id
+    tarball = path.with_name(f"{artifact_id}.tar")
+    try:
+        info = json.loads((path / "artifact.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not tarball.is_file():
+        return {}
+    return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": info["wheel"], "changed": False}
+
+
+def ready_secrets(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> dict[str, str]:
+    """``{boundary: kid}`` when every secret and host bundle ``galaxylab.secrets ensure`` would write is already
+    there, private and up to date; {} when it has something to do (or there is no boundary)."""
+    root = Path(directory)
+    boundaries = sorted({b for names in boundary_hosts_map.values() for b in names})
+    kids: dict[str, str] = {}
+    try:
+        for boundary in boundaries:
+            folder = root / boundary
+            if any((folder / name).stat().st_mode & 0o777 != secrets.FILE_MODE for name in SECRET_FILES):
+                return {}
+            kids[boundary] = secrets.kid_of((folder / SIGNING_KEY).read_bytes())
+        for host, names in boundary_hosts_map.items():
+            bundle = root / secrets.BUNDLES / f"{host}.tar"
+            if bundle.read_bytes() != secrets.bundle_bytes(root, names):
+                return {}
+    except (OSError, ValueError):
+        return {}
+    return kids
+
+
 class FilterModule:
     """galaxy.lab.* filters."""
 
@@ -152,5 +191,7 @@ class FilterModule:
             "restart_environment": render.restart_environment,
             "supervisord_file": supervisord_file,
             "manifest_writes": manifest_writes,
+            "built_artifact": built_artifact,
+            "ready_secrets": ready_secrets,
             "supervisor_environment": plan.supervisor_environment,
         }

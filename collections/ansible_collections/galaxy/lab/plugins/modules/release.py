@@ -26,6 +26,9 @@ description:
     then writes the marker.
   - Without pip in the venv when the interpreter has pip 22.3 or later (its C(--python) option), which
     saves the venv's own pip install; otherwise the venv gets pip from ensurepip.
+  - When the release current points at has the same lock (only the source changed), its installed
+    packages are hard-linked into the new venv (console scripts rewritten to it) and pip reinstalls only
+    the project wheel.
   - Points C(<root>/current) at the release (atomically) and, when current moved, removes every release
     but this one and the one current pointed at before, so a running supervisord's files stay until the
     next release.
@@ -138,18 +141,60 @@ def _run(argv: Sequence[str]) -> None:
         raise RuntimeError(f"{' '.join(argv[:4])} ... failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
-def install(release: Path, wheel: str, python: str) -> None:
-    """``venv/`` with the lock and the project wheel, from the release's own wheelhouse, in one pip run."""
+def _site_packages(venv: Path) -> list[Path]:
+    return sorted(venv.glob("lib/python3*/site-packages"))
+
+
+def clone_venv(previous: Path, venv: Path) -> bool:
+    """Hard-link the previous release's installed packages into ``venv`` (made without pip), with its
+    console scripts rewritten to this venv's Python. False (nothing done) when they are not compatible."""
+    old_site, new_site = _site_packages(previous), _site_packages(venv)
+    if len(old_site) != 1 or [p.relative_to(previous) for p in old_site] != [p.relative_to(venv) for p in new_site]:
+        return False
+    shutil.rmtree(new_site[0])
+    # A hard link shares the file, never its name: pip replaces files (new inodes), so neither release
+    # can change the other's, and pruning one release leaves the other's links intact.
+    shutil.copytree(old_site[0], new_site[0], symlinks=True, copy_function=os.link)
+    shebang = f"#!{previous / 'bin' / 'python'}".encode()
+    for script in sorted((previous / "bin").iterdir()):
+        target = venv / "bin" / script.name
+        if target.exists() or target.is_symlink() or script.is_symlink() or not script.is_file():
+            continue
+        data = script.read_bytes()
+        if data.startswith(shebang + b"\n"):
+            target.write_bytes(f"#!{venv / 'bin' / 'python'}".encode() + data[len(shebang) :])
+            target.chmod(script.stat().st_mode & 0o7777)
+    return True
+
+
+def _reusable(previous: Path, release: Path) -> bool:
+    """The previous release has the same lock installed: only the project wheel differs."""
+    try:
+        same_lock = (previous / "requirements.lock").read_bytes() == (release / "requirements.lock").read_bytes()
+    except OSError:
+        return False
+    return same_lock and (previous / MARKER).is_file() and (previous / "venv" / "bin" / "python").exists()
+
+
+def install(release: Path, wheel: str, python: str, previous: Path | None = None) -> bool:
+    """``venv/`` with the lock and the project wheel from the release's own wheelhouse, in one pip run.
+
+    With a previous release of the same lock (a source change), its packages are hard-linked instead
+    and pip installs only the project wheel. Returns whether that shortcut was taken.
+    """
     venv = release / "venv"
     use_outside_pip = outside_pip(python)
     _run([python, "-m", "venv", "--clear", *(["--without-pip"] if use_outside_pip else []), str(venv)])
     project = release / wheel
+    cloned = bool(use_outside_pip and previous and _reusable(previous, release) and clone_venv(previous / "venv", venv))
     with tempfile.TemporaryDirectory(prefix="galaxylab-release-") as scratch:
         # Hash-checking mode (the lock's hashes) needs one for the project wheel too: the unpacked one's.
         requirements = Path(scratch) / "requirements.txt"
-        locked = (release / "requirements.lock").read_text()
-        requirements.write_text(f"{locked.rstrip()}\n{project.as_uri()} --hash=sha256:{_sha256(project)}\n")
-        _run(install_argv(python, venv, requirements, release / "wheelhouse", use_outside_pip))
+        locked = "" if cloned else (release / "requirements.lock").read_text().rstrip() + "\n"
+        requirements.write_text(f"{locked}{project.as_uri()} --hash=sha256:{_sha256(project)}\n")
+        argv = install_argv(python, venv, requirements, release / "wheelhouse", use_outside_pip)
+        _run([*argv, "--force-reinstall"] if cloned else argv)
+    return cloned
 
 
 def _ids(owner: str, group: str) -> tuple[int, int]:
@@ -183,11 +228,11 @@ def converge(root: Path, release_id: str, wheel: str, python: str, owner: str, g
     if installed:
         if not (release / wheel).is_file():
             raise RuntimeError(f"{release / wheel} is missing: unpack the artifact into {release} first")
-        install(release, wheel, python)
+        cloned = install(release, wheel, python, releases / previous if previous else None)
         marker.write_text(f"{release_id}\n")
         os.chown(marker, uid, gid)
         os.chmod(marker, 0o644)
-        items.append(f"{release} (installed)")
+        items.append(f"{release} (installed{', packages linked from ' + previous if cloned else ''})")
     pruned: list[str] = []
     # Pruned when current moves, so a repeated call keeps what the switch kept.
     if point_current(root, release, uid, gid):
