@@ -77,9 +77,17 @@ def test_what_changed_is_named_with_why(lab_files: ModuleType, tmp_path: Path) -
 def test_check_mode_reports_without_touching(lab_files: ModuleType, tmp_path: Path) -> None:
     target = tmp_path / "x.conf"
     target.write_text("old\n")
-    changed = lab_files.place([entry(tmp_path / "d", "0750")], [entry(target, "0600", "new\n")], [], check=True)
-    assert changed == [(str(tmp_path / "d"), ["created"]), (str(target), ["content", "mode"])]
+    (tmp_path / "e").mkdir(mode=0o755)
+    dirs = [entry(tmp_path / "d", "0750"), entry(tmp_path / "e", "0700")]
+    changed = lab_files.place(dirs, [entry(target, "0600", "new\n")], [str(target)], check=True)
+    assert changed == [
+        (str(tmp_path / "d"), ["created"]),
+        (str(tmp_path / "e"), ["mode"]),
+        (str(target), ["content", "mode"]),
+        (str(target), ["removed"]),
+    ]
     assert (target.read_text(), (tmp_path / "d").exists()) == ("old\n", False)
+    assert stat.S_IMODE((tmp_path / "e").stat().st_mode) == 0o755
 
 
 def test_a_file_where_a_directory_belongs_is_an_error(lab_files: ModuleType, tmp_path: Path) -> None:
