@@ -56,7 +56,8 @@ def program_conf(
         f"; Programs of boundary {boundary} on this host; supervisorctl update applies changes.",
     ]
     for program in group["programs"]:
-        env = {**program["env"], **extra.get(program["name"], {})}
+        # Sorted: the file depends on the environment, not on the order its variables were given in.
+        env = dict(sorted({**program["env"], **extra.get(program["name"], {})}.items()))
         lines += ["", f"[program:{program['name']}]", f"command={program['command']}"]
         lines += [f"directory={program['directory']}", f"priority={program['priority']}"]
         if env:

@@ -83,3 +83,12 @@ def test_supervisord_conf_names_its_release_and_includes_the_program_files() -> 
     assert conf.get("unix_http_server", "file") == "/opt/galaxylab/run/supervisor.sock"
     assert "; Runs from release rel1.\n" in text
     assert text != render.supervisord_conf(supervisor, "/opt/galaxylab", "root", "root", "rel2")
+
+
+def test_the_program_file_does_not_depend_on_the_order_settings_were_given_in() -> None:
+    group = host_plan()["groups"][4]  # notificationgateway: two settings overrides
+    program = next(p for p in group["programs"] if p["env"])
+    reordered = {**group, "programs": [{**program, "env": dict(reversed(program["env"].items()))}]}
+    plain = {**group, "programs": [program]}
+    policy = render.ProgramPolicy()
+    assert render.program_conf(reordered, policy) == render.program_conf(plain, policy)
