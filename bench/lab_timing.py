@@ -21,6 +21,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import socket
 import statistics
 import sys
@@ -50,14 +51,24 @@ def boundaries(count: int, shift: int) -> list[dict[str, Any]]:
     return result
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def phase(label: str, playbook: str, args: list[str], project: Path) -> dict[str, Any]:
+    cpu = _children_cpu()
     report = idempotence.run_playbook(playbook, args, project=project)
+    cpu = _children_cpu() - cpu
     if report.returncode != 0:
         print(report.output[-3000:], file=sys.stderr)
         raise SystemExit(f"{label}: ansible-playbook failed ({report.returncode})")
     return {
         "run": label,
         "seconds": round(report.seconds, 2),
+        # CPU of ansible-playbook and everything it ran (modules, pip, the readiness waiter), not of the
+        # programs supervisord runs: a figure the machine's other load changes far less than wall time.
+        "cpu_seconds": round(cpu, 2),
         "module_calls": report.module_calls,
         "changed": len(report.changed),
         "changed_tasks": [task.describe() for task in report.changed] if label == "re-run" else [],
@@ -158,6 +169,9 @@ def main() -> int:
             "seconds": statistics.median(r["seconds"] for cycle_ in runs for r in cycle_ if r["run"] == name),
             "samples": [r["seconds"] for cycle_ in runs for r in cycle_ if r["run"] == name],
             "module_calls": statistics.median(r["module_calls"] for cycle_ in runs for r in cycle_ if r["run"] == name),
+            "cpu_seconds": statistics.median(
+                r.get("cpu_seconds", 0) for cycle_ in runs for r in cycle_ if r["run"] == name
+            ),
             "changed": max(r["changed"] for cycle_ in runs for r in cycle_ if r["run"] == name),
         }
         for name in PHASES
