@@ -145,6 +145,7 @@ def main() -> int:
     parser.add_argument("--port-shift", type=int, default=5000, help="ports from 20000 + shift (default 5000)")
     parser.add_argument("--root", default="/opt/galaxylab-bench")
     parser.add_argument("--out", type=Path, help="write the whole report (every task of every run) here")
+    parser.add_argument("--ready-deadline", type=int, default=300, help="seconds bring-up waits for readiness")
     args = parser.parse_args()
     data = boundaries(args.boundaries, args.port_shift)
     runs: list[list[dict[str, Any]]] = []
@@ -158,9 +159,13 @@ def main() -> int:
         # The real tree's artifact cache (wheelhouses) is reused: this measures the lab, not downloads.
         extra = ["-e", f"@{data_file}", "-e", f"galaxylab_root={args.root}"]
         extra += ["-e", f"artifact_build_dir={REPO / 'build' / 'artifact'}"]
+        # Many programs starting at once on a small machine need longer than the lab's default deadline.
+        extra += ["-e", f"galaxylab_ready_deadline={args.ready_deadline}"]
         # The first cold run needs the snapshot's artifact built ("artifact built" is a precondition).
-        phase("warm-up", "playbooks/up.yml", extra, project)
-        teardown(extra, project, args.root, state, _ports(data))
+        try:
+            phase("warm-up", "playbooks/up.yml", extra, project)
+        finally:
+            teardown(extra, project, args.root, state, _ports(data))
         for run in range(1, max(1, args.runs) + 1):
             runs.append(cycle(run, extra, project, args.root, state, _ports(data)))
             loads.append(os.getloadavg()[0])
