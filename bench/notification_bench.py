@@ -234,13 +234,14 @@ async def push(manifest: Manifest, count: int, concurrency: int, users: int, sub
         await write_intents(redis, intents, concurrency, sent_at)
         written = time.time()
         await wait(tally.done, DEADLINE, f"{expected} events at the clients", tally, subs)
-        await asyncio.wait_for(follower.complete.wait(), DEADLINE)
+        try:
+            await asyncio.wait_for(follower.complete.wait(), DEADLINE)
+        except TimeoutError:
+            print(f"warning: {count - len(follower.seen)} intents not seen on {redis_keys.GATEWAY_PUSH} in time")
     finally:
         for task in [*tasks, follow]:
             task.cancel()
-        for task in [*tasks, follow]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, follow, return_exceptions=True)
         for gateway in gateways:
             await gateway.close()
         await redis.aclose()
