@@ -3,8 +3,9 @@ sink's own messages/s, peak RSS of Mail and the sink.
 
 1. ``--count`` deliveries ``POST /v1/deliveries`` (contracts/http/mail.openapi.yaml) as the lab caller, each
    with its own Idempotency-Key and recipient, ``--concurrency`` at a time. Each message is matched in the sink
-   by its ``X-Galaxy-Delivery-Id`` header; latency is the sink's ``received`` time minus the moment the 202
-   reached the client (one host, one clock). Deliveries/s is the count over first request to last arrival.
+   by its ``X-Galaxy-Delivery-Id`` header; latency is the sink's ``received`` time minus the delivery's
+   ``created_at`` (Mail's acceptance; one host, one clock), and, in the JSON, minus the moment the client sent
+   the request. Deliveries/s is the count over first request to last arrival.
 2. ``--count`` messages straight to the sink's SMTP port with aiosmtplib (``--concurrency`` connections, each
    sending its share over one session): messages/s acknowledged ``250``.
 3. VmHWM (peak RSS since the program started) of Mail and the sink, pids from the host's supervisorctl.
@@ -72,10 +73,12 @@ def peak_rss_mib(manifest: Manifest, components: list[str]) -> dict[str, float]:
     wanted = {manifest.component(c).program: c for c in components}
     result: dict[str, float] = {}
     for host in {manifest.component(c).host for c in components}:
-        command = [*shlex.split(manifest.host(host).supervisorctl), "status", *wanted]
+        command = [*shlex.split(manifest.host(host).supervisorctl), "status"]
         out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
         for line in out.splitlines():
             fields = line.split()
+            if fields:
+                fields[0] = fields[0].rsplit(":", 1)[-1]  # supervisord names a grouped program group:name
             if fields and fields[0] in wanted and "pid" in fields:
                 pid = fields[fields.index("pid") + 1].rstrip(",")
                 status = Path(f"/proc/{pid}/status").read_text()
@@ -88,13 +91,16 @@ async def deliveries(mail: MailClient, sink: SmtpSink, count: int, concurrency: 
     tag = uuid.uuid4().hex[:12]
     mark = await sink.mark()
     accepted_at: dict[str, float] = {}
+    requested_at: dict[str, float] = {}
     slots = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> None:
         to = f"mailbench-{tag}-{n}@{EMAIL_DOMAIN}"
         async with slots:
+            requested = time.time()
             delivery = await mail.send(to, TEMPLATE, PARAMS, idempotency_key=f"mailbench-{tag}-{n}")
-            accepted_at[delivery.delivery_id] = time.time()
+            accepted_at[delivery.delivery_id] = delivery.created_at.timestamp()
+            requested_at[delivery.delivery_id] = requested
 
     started = time.time()
     await asyncio.gather(*(one(n) for n in range(count)))
@@ -104,6 +110,7 @@ async def deliveries(mail: MailClient, sink: SmtpSink, count: int, concurrency: 
 
     arrived = await collect(sink, mark, set(accepted_at))
     latencies = [arrived[d] - accepted_at[d] for d in accepted_at if d in arrived]
+    round_trips = [arrived[d] - requested_at[d] for d in requested_at if d in arrived]
     if len(arrived) < count:
         print(f"warning: {count - len(arrived)} deliveries not in the sink after {ARRIVAL_DEADLINE:.0f}s")
     last = max(arrived.values())
@@ -115,6 +122,8 @@ async def deliveries(mail: MailClient, sink: SmtpSink, count: int, concurrency: 
         "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "latency_max_ms": round(max(latencies) * 1000, 1),
+        "request_to_arrival_p50_ms": round(percentile(round_trips, 50) * 1000, 1),
+        "request_to_arrival_p99_ms": round(percentile(round_trips, 99) * 1000, 1),
     }
 
 

@@ -77,10 +77,12 @@ def peak_rss_mib(manifest: Manifest, components: list[str]) -> dict[str, float]:
     wanted = {manifest.component(c).program: c for c in components}
     result: dict[str, float] = {}
     for host in {manifest.component(c).host for c in components}:
-        command = [*shlex.split(manifest.host(host).supervisorctl), "status", *wanted]
+        command = [*shlex.split(manifest.host(host).supervisorctl), "status"]
         out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
         for line in out.splitlines():
             fields = line.split()
+            if fields:
+                fields[0] = fields[0].rsplit(":", 1)[-1]  # supervisord names a grouped program group:name
             if fields and fields[0] in wanted and "pid" in fields:
                 pid = fields[fields.index("pid") + 1].rstrip(",")
                 status = Path(f"/proc/{pid}/status").read_text()
