@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import shlex
 import subprocess
@@ -91,6 +90,10 @@ def peak_rss_mib(manifest: Manifest, components: list[str]) -> dict[str, float]:
     return result
 
 
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def entry_time(entry_id: str) -> float:
     """The time Redis gave a stream entry (its id's milliseconds), in seconds."""
     return int(entry_id.split("-", 1)[0]) / 1000
@@ -104,31 +107,25 @@ def only_type(types: Iterable[str], channel: catalog.Channel) -> str:
     return found[0]
 
 
-class Follower:
-    """Reads ``stream`` from ``cursor`` (XREAD BLOCK) and notes when each wanted intent's entry appeared."""
-
-    def __init__(self, redis: aioredis.Redis, stream: str, cursor: str) -> None:
-        self._redis = redis
-        self._stream = stream
-        self._cursor = cursor
-        self.wanted: set[str] = set()
-        self.seen: dict[str, float] = {}
-        self.complete = asyncio.Event()
-
-    async def run(self) -> None:
-        while True:
-            replies = cast(
-                list[tuple[str, list[tuple[str, dict[str, str]]]]],
-                await self._redis.xread({self._stream: self._cursor}, count=XREAD_COUNT, block=XREAD_BLOCK_MS),
-            )
-            for _, entries in replies:
-                for entry_id, fields in entries:
-                    self._cursor = entry_id
-                    intent_id = fields.get("intent_id")
-                    if intent_id in self.wanted:
-                        self.seen.setdefault(intent_id, entry_time(entry_id))
-            if self.wanted and len(self.seen) >= len(self.wanted):
-                self.complete.set()
+async def follow(redis: aioredis.Redis, stream: str, cursor: str, wanted: set[str], within: float) -> dict[str, float]:
+    """``{intent_id: time Redis added its entry}`` for the wanted intents' entries on ``stream`` after ``cursor``
+    (XREAD BLOCK), as many as appear within ``within`` seconds."""
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + within
+    while len(seen) < len(wanted) and time.monotonic() < deadline:
+        replies = cast(
+            list[tuple[str, list[tuple[str, dict[str, str]]]]],
+            await redis.xread({stream: cursor}, count=XREAD_COUNT, block=XREAD_BLOCK_MS),
+        )
+        for _, entries in replies or []:
+            for entry_id, fields in entries:
+                cursor = entry_id
+                intent_id = fields.get("intent_id", "")
+                if intent_id in wanted:
+                    seen.setdefault(intent_id, entry_time(entry_id))
+    if len(seen) < len(wanted):
+        print(f"warning: {len(wanted) - len(seen)} intents not seen on {stream} within {within:.0f}s")
+    return seen
 
 
 class Subscription:
@@ -213,37 +210,33 @@ async def push(manifest: Manifest, count: int, concurrency: int, users: int, sub
     minter = sessions.minter(manifest, redis, secrets)
     tokens = [(n % users, (await minter.open(user_ids[n % users])).token) for n in range(subscriptions)]
     gateways = [GatewayClient(manifest.endpoint(GATEWAY)) for _ in range(users)]  # one channel per user
-    cursor = await lab_redis.last_id(redis, redis_keys.GATEWAY_PUSH)
+    cursor = await push_cursor(redis, catalog.intent(intent_type, user_ids[0]))
     tally = Tally()
     subs = [Subscription(gateways[user], token, user, cursor, tally) for user, token in tokens]
     per_user = [sum(1 for s in subs if s.user == u) for u in range(users)]
-    follower = Follower(redis, redis_keys.GATEWAY_PUSH, cursor)
     tasks = [asyncio.create_task(s.run()) for s in subs]
-    follow = asyncio.create_task(follower.run())
     try:
+        progress(f"{manifest.boundary}: {subscriptions} subscriptions opening, warm-up")
         warm = [catalog.intent(intent_type, uid) for uid in user_ids]
         tally.expect({i["intent_id"] for i in warm}, subscriptions)
         await write_intents(redis, warm, concurrency, {})
         await wait(tally.done, WARM_UP_DEADLINE, "every subscription to get its warm-up event", tally, subs)
 
+        progress(f"{manifest.boundary}: {count} intents of {intent_type}")
         intents = [catalog.intent(intent_type, user_ids[n % users]) for n in range(count)]
         wanted = {i["intent_id"] for i in intents}
         expected = sum(per_user[n % users] for n in range(count))
         tally.expect(wanted, expected)
-        follower.wanted = wanted
         sent_at: dict[str, float] = {}
         started = time.time()
         await write_intents(redis, intents, concurrency, sent_at)
         written = time.time()
         await wait(tally.done, DEADLINE, f"{expected} events at the clients", tally, subs)
-        try:
-            await asyncio.wait_for(follower.complete.wait(), DEADLINE)
-        except TimeoutError:
-            print(f"warning: {count - len(follower.seen)} intents not seen on {redis_keys.GATEWAY_PUSH} in time")
+        on_stream = await follow(redis, redis_keys.GATEWAY_PUSH, cursor, wanted, DEADLINE)
     finally:
-        for task in [*tasks, follow]:
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, follow, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for gateway in gateways:
             await gateway.close()
         await redis.aclose()
@@ -258,12 +251,28 @@ async def push(manifest: Manifest, count: int, concurrency: int, users: int, sub
         "events_expected": expected,
         "events_received": len(latencies),
         "written_per_s": round(count / (written - started), 1),
-        "intents_per_s_to_push_stream": round(len(follower.seen) / (max(follower.seen.values()) - started), 1),
+        "intents_per_s_to_push_stream": round(len(on_stream) / (max(on_stream.values()) - started), 1),
         "intents_per_s_to_clients": round(count / (last_arrival - started), 1),
         "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "latency_max_ms": round(max(latencies) * 1000, 1),
     }
+
+
+async def push_cursor(redis: aioredis.Redis, primer: dict[str, str]) -> str:
+    """The newest ``gateway:push`` id, for subscriptions to resume after. The gateway refuses to resume after
+    ``0-0`` once the stream has entries, so an empty stream is first given one (``primer``) and waited for."""
+    cursor = await lab_redis.last_id(redis, redis_keys.GATEWAY_PUSH)
+    if cursor != "0-0":
+        return cursor
+    await write_intents(redis, [primer], 1, {})
+    deadline = time.monotonic() + WARM_UP_DEADLINE
+    while time.monotonic() < deadline:
+        await redis.xread({redis_keys.GATEWAY_PUSH: "0-0"}, count=1, block=XREAD_BLOCK_MS)
+        cursor = await lab_redis.last_id(redis, redis_keys.GATEWAY_PUSH)
+        if cursor != "0-0":
+            return cursor
+    raise SystemExit(f"nothing reached {redis_keys.GATEWAY_PUSH} within {WARM_UP_DEADLINE:.0f}s")
 
 
 async def wait(done: asyncio.Event, within: float, what: str, tally: Tally, subs: list[Subscription]) -> None:
@@ -281,31 +290,24 @@ async def to_mail(manifest: Manifest, count: int, concurrency: int, users: int) 
     redis = lab_redis.client(manifest)
     intent_type = only_type(catalog.email_types(), "email")
     user_ids = await seed_users(manifest, secrets.service_token(LAB_CALLER), users, "notifmailbench")
-    follower = Follower(redis, redis_keys.MAIL_DELIVERIES, await lab_redis.last_id(redis, redis_keys.MAIL_DELIVERIES))
-    follow = asyncio.create_task(follower.run())
     try:
+        cursor = await lab_redis.last_id(redis, redis_keys.MAIL_DELIVERIES)
+        progress(f"{manifest.boundary}: {count} intents of {intent_type}")
         intents = [catalog.intent(intent_type, user_ids[n % users]) for n in range(count)]
-        follower.wanted = {i["intent_id"] for i in intents}
         sent_at: dict[str, float] = {}
         started = time.time()
         await write_intents(redis, intents, concurrency, sent_at)
-        try:
-            await asyncio.wait_for(follower.complete.wait(), DEADLINE)
-        except TimeoutError:
-            print(f"warning: {count - len(follower.seen)} intents not on {redis_keys.MAIL_DELIVERIES} in time")
+        seen = await follow(redis, redis_keys.MAIL_DELIVERIES, cursor, set(sent_at), DEADLINE)
     finally:
-        follow.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follow
         await redis.aclose()
-    if not follower.seen:
+    if not seen:
         raise SystemExit(f"none of {count} intents reached {redis_keys.MAIL_DELIVERIES} within {DEADLINE:.0f}s")
-    latencies = [t - sent_at[i] for i, t in follower.seen.items()]
+    latencies = [t - sent_at[i] for i, t in seen.items()]
     return {
         "intent_type": intent_type,
         "intents": count,
-        "arrived": len(follower.seen),
-        "intents_per_s_to_mail_stream": round(len(follower.seen) / (max(follower.seen.values()) - started), 1),
+        "arrived": len(seen),
+        "intents_per_s_to_mail_stream": round(len(seen) / (max(seen.values()) - started), 1),
         "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
     }
