@@ -111,6 +111,14 @@ cli-e2e: $(STAMP) ## The galaxylab CLI end to end on an isolated lab (its own ro
 bench: $(STAMP) ## Benchmarks: bring-up, re-run, suites (median of 3), RSS
 	$(BIN)/python bench/lab_bench.py --runs 3
 
+.PHONY: bench-mail
+bench-mail: $(STAMP) ## Mail on authsessionmail (lab up): deliveries/s, accept-to-arrival p50/p99, sink SMTP msg/s, RSS
+	$(BIN)/python bench/mail_bench.py --count 2000 --concurrency 16
+
+.PHONY: bench-notification
+bench-notification: $(STAMP) ## Notification (lab up): intents/s to push and mail streams, push p50/p99, RSS
+	$(BIN)/python bench/notification_bench.py --count 2000 --concurrency 16
+
 .PHONY: bench-scale
 bench-scale: $(STAMP) ## Cold up, re-run, source change, teardown of an isolated copy of the lab at 10, 20, 40 boundaries (medians of 3), plotted
 	mkdir -p $(REPORTS)
