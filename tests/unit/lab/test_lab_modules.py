@@ -166,20 +166,6 @@ def test_a_source_change_links_the_previous_packages_and_rewrites_their_scripts(
     assert (new / "bin" / "activate").read_text() == "# new venv's own\n"
 
 
-@pytest.mark.parametrize("interpreter", ["python", "python3", "python3.11"])
-def test_scripts_of_a_venv_made_by_another_installer_are_rewritten_too(
-    release: ModuleType, tmp_path: Path, interpreter: str
-) -> None:
-    """A release installed by an earlier lab (venv/bin/pip: shebang python3) still gives its scripts."""
-    old = fake_venv(
-        tmp_path / "r1" / "venv",
-        {"bin/supervisord": f"#!{tmp_path}/r1/venv/bin/{interpreter}\nimport supervisor\n"},
-    )
-    new = fake_venv(tmp_path / "r2" / "venv", {})
-    assert release.clone_venv(old, new)
-    assert (new / "bin" / "supervisord").read_text() == f"#!{new}/bin/python\nimport supervisor\n"
-
-
 def test_packages_of_another_python_are_not_linked(release: ModuleType, tmp_path: Path) -> None:
     old = fake_venv(tmp_path / "r1" / "venv", {})
     (old / "lib" / "python3.11").rename(old / "lib" / "python3.12")

@@ -155,15 +155,14 @@ def clone_venv(previous: Path, venv: Path) -> bool:
     # A hard link shares the file, never its name: pip replaces files (new inodes), so neither release
     # can change the other's, and pruning one release leaves the other's links intact.
     shutil.copytree(old_site[0], new_site[0], symlinks=True, copy_function=os.link)
-    # Whichever of the venv's interpreters (python, python3, python3.11) an installer wrote in the shebang.
-    interpreter = f"#!{previous / 'bin'}/python".encode()
+    shebang = f"#!{previous / 'bin' / 'python'}".encode()
     for script in sorted((previous / "bin").iterdir()):
         target = venv / "bin" / script.name
         if target.exists() or target.is_symlink() or script.is_symlink() or not script.is_file():
             continue
-        first, newline, rest = script.read_bytes().partition(b"\n")
-        if newline and first.startswith(interpreter) and first[len(interpreter) :].strip(b"0123456789.") == b"":
-            target.write_bytes(f"#!{venv / 'bin' / 'python'}\n".encode() + rest)
+        data = script.read_bytes()
+        if data.startswith(shebang + b"\n"):
+            target.write_bytes(f"#!{venv / 'bin' / 'python'}".encode() + data[len(shebang) :])
             target.chmod(script.stat().st_mode & 0o7777)
     return True
 
