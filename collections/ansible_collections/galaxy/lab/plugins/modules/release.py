@@ -22,7 +22,7 @@ short_description: Install an unpacked lab release into releases/<id>/venv, poin
 description:
   - C(<root>/releases/<id>/) holds the unpacked artifact (wheel, requirements.lock, wheelhouse/).
     Unless its C(.installed) marker exists, creates C(venv/) and installs the locked requirements and
-    the project wheel from the wheelhouse in one pip run (no index, no resolver, the lock is complete),
+    the project wheel from the wheelhouse in one pip run (no index, no resolver: the lock is complete),
     then writes the marker.
   - Without pip in the venv when the interpreter has pip 22.3 or later (its C(--python) option), which
     saves the venv's own pip install; otherwise the venv gets pip from ensurepip.
