@@ -70,3 +70,15 @@ def write_lab(state: Path, directory: Path, boundary: str) -> Manifest:
 def lab(project: Path, tmp_path: Path) -> Callable[[str], Manifest]:
     """``lab("gatewayuser")`` writes that boundary's manifest into the temp state dir."""
     return lambda boundary: write_lab(tmp_path / "state", tmp_path / "hosts", boundary)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_playbook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test must never provision: an ansible-playbook run here would converge the machine's real lab
+    (new secrets copied under running services). A test that gets that far fails instead."""
+    from galaxylab.cli import playbook
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.fail("a CLI unit test reached ansible-playbook: stop it at the check it tests", pytrace=False)
+
+    monkeypatch.setattr(playbook, "run", refuse)
