@@ -14,6 +14,7 @@ import httpx
 from prometheus_client import REGISTRY
 
 from galaxy_contracts import redis_keys, streams
+from tests.harness.waits import WaitTimeout, until_async
 
 CATALOG = streams.typed_catalog()
 TYPES = sorted(CATALOG.types)
@@ -156,7 +157,13 @@ def _problem(status: int, code: str) -> httpx.Response:
 
 async def until(probe: Callable[[], Awaitable[T]], expected: T, within: float = 5.0) -> None:
     """Poll ``probe`` until it returns ``expected``; fail with the last value after ``within`` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while (value := await probe()) != expected:
-        assert asyncio.get_running_loop().time() < deadline, f"still {value!r}, expected {expected!r}"
-        await asyncio.sleep(0.005)
+    last: list[T] = []
+
+    async def matches() -> bool:
+        last[:] = [await probe()]
+        return last[0] == expected
+
+    try:
+        await until_async(matches, within=within, what=f"expected {expected!r}", interval=0.005)
+    except WaitTimeout:
+        raise AssertionError(f"still {last[0]!r}, expected {expected!r}") from None
