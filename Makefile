@@ -120,5 +120,8 @@ bench-notification: $(STAMP) ## Notification (lab up): intents/s to push and mai
 	$(BIN)/python bench/notification_bench.py --count 2000 --concurrency 16
 
 .PHONY: bench-scale
-bench-scale: $(STAMP) ## Bring-up, re-run and teardown of an isolated 10-boundary copy of the lab
-	$(BIN)/python bench/lab_timing.py --boundaries 10
+bench-scale: $(STAMP) ## Cold up, re-run, source change, teardown of an isolated copy of the lab at 10, 20, 40 boundaries (medians of 3), plotted
+	mkdir -p $(REPORTS)
+	for n in 10 20 40; do $(BIN)/python bench/lab_timing.py --boundaries $$n --runs 3 --out $(REPORTS)/bench-scale-$$n.json; done
+	$(BIN)/python bench/plot_scale.py $(REPORTS)/bench-scale-10.json $(REPORTS)/bench-scale-20.json \
+		$(REPORTS)/bench-scale-40.json --out $(REPORTS)/bench-scale.png

@@ -3,7 +3,8 @@
 Enabled only on request (galaxylab.idempotence does):
     ANSIBLE_CALLBACK_PLUGINS=playbooks/callback_plugins ANSIBLE_CALLBACKS_ENABLED=galaxylab_report
     GALAXYLAB_ANSIBLE_REPORT=/path/report.json
-The report holds no task results (they may carry secrets), only names, hosts, items and timings.
+The report holds no task results (they may carry secrets), only names, hosts, items and timings; the
+items of a changed result are its changed loop items plus the paths a module names in ``changed_items``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
             for item in result._result.get("results", [])
             if isinstance(item, dict) and item.get("changed")
         ]
+        # One call that converges many things (galaxy.lab.lab_files, galaxy.lab.release) names them itself.
+        if changed:
+            items += [str(item) for item in result._result.get("changed_items", []) or []]
         self._results.append(
             {
                 "play": self._play,

@@ -1,4 +1,4 @@
-"""The lab plan: per host, per (host, boundary) slice, and per boundary manifest — what the playbooks loop over."""
+"""The lab plan: per host (grouped by boundary) and per boundary manifest — what the playbooks hand the roles."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from galaxylab.plan.layout import Json, Resolved, host_plan, redis_config, resol
 from galaxylab.plan.manifests import build_manifest
 from galaxylab.plan.wiring import RELEASE_ENV, environment
 
+# Joins host and boundary in per-(host, boundary) names (the CLI's progress rows).
 SLICE_SEPARATOR = "~"
 # supervisord priorities: lower starts first and stops last (Redis, then doubles, then services).
 PRIORITIES = {REDIS: 100, "double": 200, "service": 300}
@@ -43,75 +44,62 @@ def build_plan(
     redis_server: str = "/usr/bin/redis-server",
     catalog: Catalog | None = None,
 ) -> Json:
-    """Everything the playbooks need: per host, per (host, boundary) slice, and per boundary manifests."""
+    """Everything the playbooks need: per host (all it runs, grouped by boundary), and per boundary manifests.
+
+    A host's part is all the host needs, so each host is configured with a fixed number of module
+    calls whatever the number of boundaries: its ``groups`` (one supervisord group per boundary),
+    its ``redis`` instances, the ``remove`` paths of absent boundaries, and its ``directories``.
+    """
     catalog = catalog or default_catalog()
     kids = kids or {}
     resolved = [resolve(b, placement, hosts, catalog) for b in parse_boundaries(boundaries, catalog)]
-    plan: Json = {"hosts": {}, "slices": [], "manifests": {}, "absent_manifests": []}
+    plan: Json = {"hosts": {}, "manifests": {}, "absent_manifests": []}
     for host in hosts.values():
         plan["hosts"][host.name] = host_plan(host, [r for r in resolved if host in r.hosts.values()])
     for res in resolved:
         if res.boundary.state == "absent":
             plan["absent_manifests"].append(res.name)
-            plan["slices"].extend(_absent_slice(res, host) for host in res.unique_hosts())
+            for host in res.unique_hosts():
+                plan["hosts"][host.name]["remove"].extend(_absent_paths(res, host))
             continue
         if res.name not in kids:
             raise PlanError(f"boundary {res.name}: no signing kid (run galaxylab.secrets ensure first)")
         generated = {"signing_kid": kids[res.name]}
-        manifest = build_manifest(res, generated).model_dump(mode="json")
-        plan["manifests"][res.name] = manifest
-        for index, host in enumerate(res.unique_hosts()):
-            first = manifest if index == 0 else None
-            plan["slices"].append(_slice(res, host, generated, release, redis_server, first))
-    for host_plan_ in plan["hosts"].values():
-        host_plan_["programs"] = [
-            program
-            for slice_ in plan["slices"]
-            if slice_["host"] == host_plan_["name"] and slice_["state"] == "present"
-            for program in slice_["programs"]
-        ]
+        plan["manifests"][res.name] = build_manifest(res, generated).model_dump(mode="json")
+        for host in res.unique_hosts():
+            part = plan["hosts"][host.name]
+            group = _group(res, host, generated, release, redis_server)
+            part["groups"].append(group)
+            part["programs"].extend(group["programs"])
+            if res.hosts[REDIS] == host:
+                part["redis"].append(redis_config(res))
     return plan
 
 
-def _slice_base(res: Resolved, host: Host, state: str) -> Json:
-    return {
-        "name": f"{host.name}{SLICE_SEPARATOR}{res.name}",
-        "host": host.name,
-        "boundary": res.name,
-        "state": state,
-        "root": host.root,
-        "owner": host.owner,
-        "group": host.group,
-        "program_conf": host.path("supervisor", "conf.d", f"{res.name}.conf"),
-        "supervisorctl": host.supervisorctl(),
-    }
+def _absent_paths(res: Resolved, host: Host) -> list[str]:
+    """What an absent boundary leaves on a host: its program file first, then its directories."""
+    return [
+        host.path("supervisor", "conf.d", f"{res.name}.conf"),
+        *(host.path(sub, res.name) for sub in ("etc", "data", "log", "secrets")),
+    ]
 
 
-def _absent_slice(res: Resolved, host: Host) -> Json:
-    return {
-        **_slice_base(res, host, "absent"),
-        # What the boundary leaves on the host once its programs are gone.
-        "paths": [host.path(sub, res.name) for sub in ("log", "secrets")],
-        "programs": [],
-        "redis": {"paths": [host.path(sub, res.name) for sub in ("etc", "data")]},
-        "manifest": None,
-    }
-
-
-def _slice(
-    res: Resolved, host: Host, generated: dict[str, str], release: str, redis_server: str, manifest: Json | None
-) -> Json:
+def _group(res: Resolved, host: Host, generated: dict[str, str], release: str, redis_server: str) -> Json:
+    """The boundary's supervisord group on ``host``: its program file and programs in start order."""
     programs: list[Json] = []
-    redis: Json | None = None
     if res.hosts[REDIS] == host:
-        redis = redis_config(res)
-        programs.append(_program(res, REDIS, [redis_server, redis["conf"]], {}, PRIORITIES[REDIS]))
+        conf = host.path("etc", res.name, "redis.conf")
+        programs.append(_program(res, REDIS, [redis_server, conf], {}, PRIORITIES[REDIS]))
     for component in res.boundary.components:
         if res.hosts[component] == host:
             spec = res.catalog.spec(component)
             env = {**environment(res, component, generated), RELEASE_ENV: release}
             programs.append(_program(res, component, [host.venv_bin(spec.program)], env, PRIORITIES[spec.tier]))
-    return {**_slice_base(res, host, "present"), "programs": programs, "redis": redis, "manifest": manifest}
+    return {
+        "boundary": res.name,
+        "conf": host.path("supervisor", "conf.d", f"{res.name}.conf"),
+        "programs": programs,
+    }
 
 
 def _program(res: Resolved, component: str, command: list[str], env: Mapping[str, str], priority: int) -> Json:

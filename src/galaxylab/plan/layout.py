@@ -150,7 +150,12 @@ def host_plan(host: Host, resolved: list[Resolved]) -> Json:
         "secret_boundaries": [r.name for r in present if host in r.service_hosts()],
         "absent_boundaries": [r.name for r in resolved if r.boundary.state == "absent"],
         "directories": directories,
+        # Filled by build_plan: supervisord groups (one per boundary), Redis instances, every program,
+        # and what absent boundaries leave behind.
+        "groups": [],
+        "redis": [],
         "programs": [],
+        "remove": [],
         "ready_checks": ready,
         "supervisor": {
             "conf": host.supervisor_conf(),

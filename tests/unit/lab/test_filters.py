@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -30,33 +31,6 @@ def filters() -> ModuleType:
     return module
 
 
-def directory(path: str, mode: str = "0750") -> dict[str, str]:
-    return {"path": path, "mode": mode, "owner": "root", "group": "root"}
-
-
-def found(path: str, mode: str = "0750", owner: str = "root") -> dict[str, object]:
-    return {"path": path, "mode": mode, "pw_name": owner, "gr_name": "root", "isdir": True}
-
-
-def test_only_missing_or_different_directories_are_fixed(filters: ModuleType) -> None:
-    wanted = [directory("/l/log"), directory("/l/etc"), directory("/l/secrets", "0700"), directory("/l/run")]
-    seen = [found("/l/log"), found("/l/secrets", "0755"), found("/l/run", owner="nobody"), found("/l/other")]
-    fix = filters.dirs_to_fix(wanted, seen)
-    assert [d["path"] for d in fix] == ["/l/etc", "/l/secrets", "/l/run"]
-
-
-def test_nothing_to_fix_when_all_match(filters: ModuleType) -> None:
-    assert filters.dirs_to_fix([directory("/l/log")], [found("/l/log")]) == []
-
-
-def test_directories_are_grouped_by_mode_owner_and_group(filters: ModuleType) -> None:
-    groups = filters.dirs_by_attributes([directory("/l/a"), directory("/l/s", "0700"), directory("/l/b")])
-    assert groups == [
-        {"mode": "0750", "owner": "root", "group": "root", "paths": ["/l/a", "/l/b"]},
-        {"mode": "0700", "owner": "root", "group": "root", "paths": ["/l/s"]},
-    ]
-
-
 def test_secrets_argv_bundles_each_host(filters: ModuleType) -> None:
     argv = filters.secrets_argv({"b": ["x"], "a": ["x", "y"]}, "/state/secrets")
     assert argv == ["ensure", "/state/secrets", "--boundary", "x", "y", "--bundle", "a=x,y", "--bundle", "b=x"]
@@ -77,3 +51,50 @@ def test_select_boundaries_takes_the_inventory_values(filters: ModuleType) -> No
     data = [{"name": "a", "port_base": 21100}, {"name": "b", "port_base": 21200}]
     assert filters.select_boundaries(data, ["b"], "1000") == [{"name": "b", "port_base": 22200}]
     assert filters.select_boundaries(data, [], 0) == data
+
+
+def test_manifests_already_on_disk_are_not_written_again(filters: ModuleType, tmp_path: Path) -> None:
+    same, changed, new = ({"boundary": name, "port_base": 1} for name in ("same", "changed", "new"))
+    (tmp_path / "same.json").write_text(filters.manifest_text(same))
+    (tmp_path / "changed.json").write_text(filters.manifest_text({**changed, "port_base": 2}))
+    writes = filters.manifest_writes([same, changed, new], str(tmp_path))
+    assert [w["path"] for w in writes] == [str(tmp_path / "changed.json"), str(tmp_path / "new.json")]
+    assert writes[1]["content"] == '{\n    "boundary": "new",\n    "port_base": 1\n}\n'
+
+
+def test_an_artifact_already_built_for_the_tree_is_found_without_building(filters: ModuleType, tmp_path: Path) -> None:
+    from galaxylab import artifact
+
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "m.py").write_text("x = 1\n")
+    (project / "pyproject.toml").write_text("[project]\n")
+    (project / "requirements").mkdir()
+    (project / "requirements" / "runtime.lock").write_text("")
+    out = tmp_path / "out"
+    assert filters.built_artifact(str(project), str(out)) == {}
+    artifact_id = artifact.content_id(project)
+    (out / artifact_id).mkdir(parents=True)
+    (out / artifact_id / "artifact.json").write_text(json.dumps({"id": artifact_id, "wheel": "w.whl"}))
+    assert filters.built_artifact(str(project), str(out)) == {}  # no tarball yet
+    (out / f"{artifact_id}.tar").write_bytes(b"")
+    found = filters.built_artifact(str(project), str(out))
+    assert (found["id"], found["wheel"], found["changed"]) == (artifact_id, "w.whl", False)
+    (project / "src" / "m.py").write_text("x = 2\n")
+    assert filters.built_artifact(str(project), str(out)) == {}  # a source change is a new artifact
+
+
+def test_secrets_are_ready_only_when_nothing_is_missing_or_stale(filters: ModuleType, tmp_path: Path) -> None:
+    from galaxylab import secrets
+
+    hosts = {"a": ["one", "two"], "b": ["two"]}
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}
+    result = secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
+    assert filters.ready_secrets(hosts, str(tmp_path)) == result["kids"]
+    (tmp_path / "two" / "operator.token").chmod(0o644)
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}
+    secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
+    (tmp_path / "one" / "lab.token").unlink()
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}
+    secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
+    assert filters.ready_secrets({**hosts, "b": ["one", "two"]}, str(tmp_path)) == {}  # bundle b is stale

@@ -1,4 +1,4 @@
-"""galaxylab.plan: boundaries + placement + hosts -> programs, slices and manifests."""
+"""galaxylab.plan: boundaries + placement + hosts -> what each host runs (by boundary) and manifests."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def test_programs_run_from_the_current_release_and_carry_its_id() -> None:
 
 def test_redis_is_ephemeral_or_durable_as_the_data_says() -> None:
     boundaries = [dict(BOUNDARIES[0], redis="durable")]
-    redis = build(boundaries)["slices"][0]["redis"]
+    redis = build(boundaries)["hosts"]["localhost"]["redis"][0]
     assert redis["mode"] == "durable"
     assert redis["dir"] == "/opt/galaxylab/data/gatewayauthsession"
     assert {"path": redis["dir"], "mode": "0700", "owner": "root", "group": "root"} in build(boundaries)["hosts"][
@@ -132,8 +132,8 @@ def test_redis_is_ephemeral_or_durable_as_the_data_says() -> None:
 
 
 def test_redis_keeps_protected_mode_on_loopback_only() -> None:
-    local = build([BOUNDARIES[0]])["slices"][0]["redis"]
-    spread = build([BOUNDARIES[0]], hosts=TWO_HOSTS, default_host="alpha")["slices"][0]["redis"]
+    local = build([BOUNDARIES[0]])["hosts"]["localhost"]["redis"][0]
+    spread = build([BOUNDARIES[0]], hosts=TWO_HOSTS, default_host="alpha")["hosts"]["alpha"]["redis"][0]
     assert (local["bind"], local["protected_mode"]) == ("127.0.0.1", "yes")
     # Services on the other hosts connect to the host's own address, which protected mode refuses.
     assert (spread["bind"], spread["protected_mode"]) == ("10.0.0.1", "no")
@@ -200,8 +200,12 @@ def test_placement_spreads_a_boundary_over_hosts_with_their_own_addresses_and_ro
     manifest = result["manifests"]["gatewayauthsession"]
     assert set(manifest["hosts"]) == {"alpha", "beta"}
     assert manifest["redis"]["url"] == "redis://10.0.0.2:21100/0"
-    assert [s["name"] for s in result["slices"]] == ["beta~gatewayauthsession", "alpha~gatewayauthsession"]
-    assert [s["manifest"] is not None for s in result["slices"]] == [True, False]
+    # Each host gets its own group of the boundary (its programs only); Redis only where it runs.
+    assert [g["conf"] for g in result["hosts"]["alpha"]["groups"]] == [
+        "/srv/lab/supervisor/conf.d/gatewayauthsession.conf"
+    ]
+    assert [g["boundary"] for g in result["hosts"]["beta"]["groups"]] == ["gatewayauthsession"]
+    assert (result["hosts"]["alpha"]["redis"], len(result["hosts"]["beta"]["redis"])) == ([], 1)
 
 
 def test_ready_checks_cover_every_component_of_the_host() -> None:
@@ -219,12 +223,17 @@ def test_boundary_hosts_names_who_needs_what() -> None:
     assert mapping == {"alpha": [n for n in names if n != "gatewayuser"], "beta": ["gatewayuser"]}
 
 
-def test_an_absent_boundary_becomes_removal_slices_and_no_programs() -> None:
+def test_an_absent_boundary_becomes_paths_to_remove_and_no_programs() -> None:
     boundaries = [BOUNDARIES[0], dict(BOUNDARIES[1], state="absent")]
     result = build(boundaries)
-    absent = [s for s in result["slices"] if s["state"] == "absent"]
-    assert [s["boundary"] for s in absent] == ["authsessionuser"]
-    assert absent[0]["program_conf"] == "/opt/galaxylab/supervisor/conf.d/authsessionuser.conf"
+    local = result["hosts"]["localhost"]
+    # The program file first (supervisorctl update then removes the group), then everything it left.
+    assert local["remove"] == [
+        "/opt/galaxylab/supervisor/conf.d/authsessionuser.conf",
+        *(f"/opt/galaxylab/{sub}/authsessionuser" for sub in ("etc", "data", "log", "secrets")),
+    ]
+    assert [g["boundary"] for g in local["groups"]] == ["gatewayauthsession"]
+    assert [r["boundary"] for r in local["redis"]] == ["gatewayauthsession"]
     assert result["absent_manifests"] == ["authsessionuser"]
     assert not any(p.startswith("authsessionuser-") for p in programs(result))
 

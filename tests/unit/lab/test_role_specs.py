@@ -1,7 +1,7 @@
 """Role argument specs against what the playbooks really hand the roles, and the roles' own hygiene.
 
 Every ``import_role`` of playbooks/up.yml and down.yml is rendered the way Ansible would for every
-host or slice of a plan built from playbooks/vars/boundaries.yml and an inventory, then validated with
+host of a plan built from playbooks/vars/boundaries.yml and an inventory, then validated with
 ansible-core's ``ArgumentSpecValidator`` built from the role's meta/argument_specs.yml entry point (what
 role argument validation runs before the role's first task). A plan or playbook that hands a role a key
 its spec does not know, or leaves out one it requires, fails here instead of on a lab host.
@@ -110,7 +110,7 @@ def _condition(when: Any, context: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Lab:
-    """What the plays see of an inventory: the controller (and slice aliases), and every lab host."""
+    """What the plays see of an inventory: the controller and every lab host."""
 
     controller: dict[str, Any]
     hosts: dict[str, dict[str, Any]]
@@ -142,7 +142,7 @@ def _lab(inventory: str, boundaries: list[dict[str, Any]]) -> Lab:
 
 @dataclass(frozen=True)
 class RoleCall:
-    """One import_role of a playbook for one host or slice, with the variables it runs with."""
+    """One import_role of a playbook for one host, with the variables it runs with."""
 
     id: str
     role: str
@@ -179,44 +179,76 @@ def _calls(inventory: str, variant: str) -> list[RoleCall]:
     for playbook in PLAYBOOKS:
         controller_facts: dict[str, Any] = {}
         host_facts: dict[str, dict[str, Any]] = {name: {} for name in lab.hosts}
-        slices: list[dict[str, Any]] = []
         for hosts, task, imported in _role_tasks(playbook):
             if hosts == "localhost":
                 targets = {"localhost": {**lab.controller, **controller_facts}}
-            elif hosts == "galaxylab":
-                targets = {name: {**values, **host_facts[name]} for name, values in lab.hosts.items()}
             else:
-                assert slices, f"{playbook}: the slices play runs before the plan"
-                targets = {
-                    slice_["name"]: {**lab.controller, "inventory_hostname": slice_["name"], "lab_plan_slice": slice_}
-                    for slice_ in slices
-                }
+                assert hosts == "galaxylab", f"{playbook}: a play on {hosts}"
+                targets = {name: {**values, **host_facts[name]} for name, values in lab.hosts.items()}
             for target, context in targets.items():
                 if "when" in task and not _condition(task["when"], context):
                     continue
                 call = _call(f"{inventory}/{variant}/{playbook}", target, task, imported, context)
                 calls.append(call)
-                _set_facts(call, controller_facts, host_facts, slices)
+                _set_facts(call, controller_facts, host_facts.get(target, {}), host_facts)
     return calls
 
 
 def _set_facts(
     call: RoleCall,
     controller: dict[str, Any],
+    host: dict[str, Any],
     hosts: dict[str, dict[str, Any]],
-    slices: list[dict[str, Any]],
 ) -> None:
-    """The facts the controller-side roles publish (their README's "Sets"), as later plays see them."""
+    """The facts the roles publish (their README's "Sets"), as later tasks and plays see them."""
+    v = call.variables
     if (call.role, call.entry_point) == ("artifact", "build"):
         controller["artifact_built"] = ARTIFACT_BUILT
     if (call.role, call.entry_point) == ("secrets", "generate"):
-        boundaries = {name for names in call.variables["secrets_boundary_hosts"].values() for name in names}
+        boundaries = {name for names in v["secrets_boundary_hosts"].values() for name in names}
         controller["secrets_kids"] = {name: f"kid-{name}" for name in boundaries}
     if call.role == "lab_plan":
-        result = _lab_plan_result(call.variables)
+        result = _lab_plan_result(v)
+        controller["lab_plan_result"] = result
         for name, host_plan in result["hosts"].items():
-            hosts[name].update(lab_plan_host=host_plan, lab_plan_host_release=call.variables["lab_plan_artifact"])
-        slices.extend(result["slices"])
+            hosts[name].update(lab_plan_host=host_plan, lab_plan_host_release=v["lab_plan_artifact"])
+    if (call.role, call.entry_point) == ("redis_instance", "main"):
+        files = FILTERS["galaxy.lab.redis_files"](
+            v["redis_instance_configs"],
+            v["redis_instance_owner"],
+            v["redis_instance_group"],
+            v["redis_instance_extra_directives"],
+            v["redis_instance_header"],
+        )
+        host["redis_instance_files"] = files
+        host["redis_instance_environment"] = FILTERS["galaxy.lab.restart_environment"](files)
+    if (call.role, call.entry_point) == ("service_instance", "main"):
+        policy = {key: v[f"service_instance_{key}"] for key in POLICY}
+        host["service_instance_files"] = FILTERS["galaxy.lab.program_files"](
+            v["service_instance_groups"],
+            v["service_instance_owner"],
+            v["service_instance_group"],
+            policy,
+            v["service_instance_extra_environment"],
+            v["service_instance_header"],
+        )
+    if (call.role, call.entry_point) == ("process_manager", "files"):
+        host["process_manager_files"] = [
+            FILTERS["galaxy.lab.supervisord_file"](
+                v["process_manager_supervisor"],
+                v["process_manager_root"],
+                v["process_manager_owner"],
+                v["process_manager_group"],
+                v["process_manager_release"],
+                v["process_manager_header"],
+            )
+        ]
+    if (call.role, call.entry_point) == ("lab_root", "main"):
+        # As on a first run: every placed file changed.
+        host["lab_root_changed"] = [file["path"] for file in v.get("lab_root_files", [])]
+
+
+POLICY = ("startsecs", "startretries", "stopwaitsecs", "log_maxbytes", "log_backups")
 
 
 def _lab_plan_result(variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -292,22 +324,25 @@ def _mutated(call: RoleCall, name: str, change: Callable[[Any], None]) -> dict[s
 
 # A wrong key in what a role receives fails validation with a message that names it.
 FAULTS: list[tuple[str, str, Callable[[Any], None], str]] = [
-    ("service_instance", "service_instance_programs", lambda v: v[0].update(commnd="x"), "commnd"),
-    ("service_instance", "service_instance_programs", lambda v: v[0].pop("log"), "log"),
-    ("service_instance", "service_instance_programs", lambda v: v[0].update(priority="first"), "priority"),
-    ("redis_instance", "redis_instance_config", lambda v: v.pop("port"), "port"),
-    ("redis_instance", "redis_instance_config", lambda v: v.update(paths=["/x"]), "paths"),
-    ("redis_instance", "redis_instance_config", lambda v: v.update(mode="persistent"), "mode"),
-    ("redis_instance", "redis_instance_config", lambda v: v.update(maxmemory="1gb"), "maxmemory"),
+    ("service_instance", "service_instance_groups", lambda v: v[0]["programs"][0].update(commnd="x"), "commnd"),
+    ("service_instance", "service_instance_groups", lambda v: v[0]["programs"][0].pop("log"), "log"),
+    ("service_instance", "service_instance_groups", lambda v: v[0]["programs"][0].update(priority="first"), "priority"),
+    ("service_instance", "service_instance_groups", lambda v: v[0].pop("conf"), "conf"),
+    ("redis_instance", "redis_instance_configs", lambda v: v[0].pop("port"), "port"),
+    ("redis_instance", "redis_instance_configs", lambda v: v[0].update(paths=["/x"]), "paths"),
+    ("redis_instance", "redis_instance_configs", lambda v: v[0].update(mode="persistent"), "mode"),
+    ("redis_instance", "redis_instance_configs", lambda v: v[0].update(maxmemory="1gb"), "maxmemory"),
     ("lab_root", "lab_root_directories", lambda v: v[0].pop("mode"), "mode"),
+    ("lab_root", "lab_root_files", lambda v: v[0].pop("content"), "content"),
+    ("lab_root", "lab_root_files", lambda v: v[0].update(source="/x"), "source"),
     ("readiness", "readiness_checks", lambda v: v[0].update(timeout=3), "timeout"),
     ("process_manager", "process_manager_supervisor", lambda v: v.pop("pidfile"), "pidfile"),
     ("process_manager", "process_manager_supervisor", lambda v: v.pop("socket"), "socket"),
     ("artifact", "artifact_release", lambda v: v.pop("tarball"), "tarball"),
-    ("manifest", "manifest_content", lambda v: v.pop("secrets"), "secrets"),
-    ("manifest", "manifest_content", lambda v: v["redis"].update(password="x"), "password"),
+    ("manifest", "manifest_manifests", lambda v: v[0].pop("secrets"), "secrets"),
+    ("manifest", "manifest_manifests", lambda v: v[0]["redis"].update(password="x"), "password"),
     ("lab_plan", "lab_plan_boundaries", lambda v: v[0].update(redis="persistent"), "redis"),
-    ("manifest", "manifest_content", lambda v: v["redis"].update(probe={"kind": "tcp", "url": "x"}), "kind"),
+    ("manifest", "manifest_manifests", lambda v: v[0]["redis"].update(probe={"kind": "tcp", "url": "x"}), "kind"),
     ("lab_plan", "lab_plan_boundaries", lambda v: v[0].update(port="21100"), "port"),
 ]
 
@@ -320,9 +355,9 @@ def test_a_wrong_key_fails_the_spec_naming_it(role: str, name: str, change: Call
 
 
 def test_a_required_input_left_out_fails_the_spec() -> None:
-    call = _first("service_instance")
-    variables = {key: value for key, value in call.variables.items() if key != "service_instance_conf"}
-    assert any("service_instance_conf" in message for message in _validate("service_instance", "main", variables))
+    call = _first("process_manager")
+    variables = {key: value for key, value in call.variables.items() if key != "process_manager_supervisor"}
+    assert any("process_manager_supervisor" in message for message in _validate("process_manager", "main", variables))
 
 
 # ---------------------------------------------------------------------------

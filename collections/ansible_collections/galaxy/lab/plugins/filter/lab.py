@@ -5,10 +5,14 @@ The controller's venv has the project installed (``make venv``), so ``galaxylab`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from galaxylab import plan
+from galaxylab import artifact, plan, secrets
+from galaxylab.plan import render
+from galaxylab.plan.files import SECRET_FILES, SIGNING_KEY
 
 
 def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -74,38 +78,101 @@ def secrets_argv(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str
     return argv
 
 
-def dirs_to_fix(wanted: Sequence[Mapping[str, str]], found: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """The wanted directories that ``find`` did not report with the wanted mode, owner and group."""
-    existing = {str(item["path"]).rstrip("/"): item for item in found}
-    fix = []
-    for directory in wanted:
-        seen = existing.get(directory["path"].rstrip("/"))
-        if (
-            seen is None
-            or not seen.get("isdir", True)
-            or str(seen.get("mode")) != directory["mode"]
-            or seen.get("pw_name") != directory["owner"]
-            or seen.get("gr_name") != directory["group"]
-        ):
-            fix.append(dict(directory))
-    return fix
-
-
-def dirs_by_attributes(wanted: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
-    """Directories grouped by (mode, owner, group), so ``install -d`` lays out many in one call."""
-    groups: dict[tuple[str, str, str], list[str]] = {}
-    for directory in wanted:
-        key = (directory["mode"], directory["owner"], directory["group"])
-        groups.setdefault(key, []).append(directory["path"])
-    return [{"mode": m, "owner": o, "group": g, "paths": paths} for (m, o, g), paths in groups.items()]
-
-
 def ready_argv(checks: Sequence[Mapping[str, str]]) -> list[str]:
     """``--check NAME=URL`` arguments of ``galaxylab.ready``."""
     argv: list[str] = []
     for check in checks:
         argv += ["--check", f"{check['name']}={check['url']}"]
     return argv
+
+
+def program_files(
+    groups: Sequence[Mapping[str, Any]],
+    owner: str,
+    group: str,
+    policy: Mapping[str, Any],
+    extra_environment: Mapping[str, Mapping[str, str]] | None = None,
+    header: str = "",
+) -> list[dict[str, Any]]:
+    """A host's program files, one per boundary group (see galaxylab.plan.render)."""
+    return render.program_files(groups, owner, group, render.ProgramPolicy(**policy), extra_environment, header)
+
+
+def redis_files(
+    configs: Sequence[Mapping[str, Any]],
+    owner: str,
+    group: str,
+    extra_directives: Mapping[str, Any] | None = None,
+    header: str = "",
+) -> list[dict[str, Any]]:
+    """A host's redis.conf files, each with the program it configures and its checksum."""
+    return render.redis_files(configs, owner, group, extra_directives, header)
+
+
+def supervisord_file(
+    supervisor: Mapping[str, Any], root: str, owner: str, group: str, release: str, header: str = ""
+) -> dict[str, Any]:
+    """The host's supervisord.conf as a file to place."""
+    content = render.supervisord_conf(supervisor, root, owner, group, release, header)
+    return render.config_file(supervisor["conf"], content, owner, group)
+
+
+def manifest_text(manifest: Mapping[str, Any]) -> str:
+    """A manifest file's exact text (sorted keys, 4-space indent, as to_nice_json writes it)."""
+    return json.dumps(manifest, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+
+
+def manifest_writes(manifests: Sequence[Mapping[str, Any]], directory: str) -> list[dict[str, str]]:
+    """``[{path, content}]`` of the manifests whose file in ``directory`` does not already hold exactly their text."""
+    writes = []
+    for manifest in manifests:
+        path = Path(directory) / f"{manifest['boundary']}.json"
+        text = manifest_text(manifest)
+        try:
+            same = path.read_text(encoding="utf-8") == text
+        except OSError:
+            same = False
+        if not same:
+            writes.append({"path": str(path), "content": text})
+    return writes
+
+
+def built_artifact(project: str, build_dir: str) -> dict[str, Any]:
+    """The artifact of this source tree as ``galaxylab.artifact build`` prints it, if it is already built; else {}.
+
+    Computed in the controller's process, so a re-run starts no build process at all.
+    """
+    artifact_id = artifact.content_id(Path(project).resolve())
+    path = Path(build_dir).resolve() / artifact_id
+    tarball = path.with_name(f"{artifact_id}.tar")
+    try:
+        info = json.loads((path / "artifact.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not tarball.is_file():
+        return {}
+    return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": info["wheel"], "changed": False}
+
+
+def ready_secrets(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> dict[str, str]:
+    """``{boundary: kid}`` when every secret and host bundle ``galaxylab.secrets ensure`` would write is already
+    there, private and up to date; {} when it has something to do (or there is no boundary)."""
+    root = Path(directory)
+    boundaries = sorted({b for names in boundary_hosts_map.values() for b in names})
+    kids: dict[str, str] = {}
+    try:
+        for boundary in boundaries:
+            folder = root / boundary
+            if any((folder / name).stat().st_mode & 0o777 != secrets.FILE_MODE for name in SECRET_FILES):
+                return {}
+            kids[boundary] = secrets.kid_of((folder / SIGNING_KEY).read_bytes())
+        for host, names in boundary_hosts_map.items():
+            bundle = root / secrets.BUNDLES / f"{host}.tar"
+            if bundle.read_bytes() != secrets.bundle_bytes(root, names):
+                return {}
+    except (OSError, ValueError):
+        return {}
+    return kids
 
 
 class FilterModule:
@@ -118,8 +185,13 @@ class FilterModule:
             "boundary_hosts": boundary_hosts,
             "plan": lab_plan,
             "secrets_argv": secrets_argv,
-            "dirs_to_fix": dirs_to_fix,
-            "dirs_by_attributes": dirs_by_attributes,
             "ready_argv": ready_argv,
+            "program_files": program_files,
+            "redis_files": redis_files,
+            "restart_environment": render.restart_environment,
+            "supervisord_file": supervisord_file,
+            "manifest_writes": manifest_writes,
+            "built_artifact": built_artifact,
+            "ready_secrets": ready_secrets,
             "supervisor_environment": plan.supervisor_environment,
         }

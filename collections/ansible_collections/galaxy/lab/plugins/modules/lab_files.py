@@ -1,0 +1,200 @@
+#!/usr/bin/python
+"""Place all of a lab host's directories and rendered files in one module call, naming what changed."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
+
+DOCUMENTATION = r"""
+module: lab_files
+short_description: Place a lab host's directories and rendered files in one call, naming what changed
+description:
+  - Creates the listed directories (parents first) and fixes their mode, owner and group; writes each
+    listed file whose content, mode, owner or group differ (atomically, in its own directory); removes
+    the listed paths (files or whole directories).
+  - Reports every path it touched in C(changed_paths) and why in C(changed_items), so a run that should
+    change nothing names its offenders. Supports check mode.
+options:
+  directories:
+    description: Directories to create or fix, each C({path, mode, owner, group}).
+    type: list
+    elements: dict
+    default: []
+  files:
+    description: Files to write or fix, each C({path, content, mode, owner, group}); extra keys are ignored.
+    type: list
+    elements: dict
+    default: []
+  remove:
+    description: Paths to remove (a directory with everything under it).
+    type: list
+    elements: path
+    default: []
+author: Galaxy lab
+"""
+
+EXAMPLES = r"""
+- name: Place the host's files
+  galaxy.lab.lab_files:
+    directories:
+      - {path: /opt/galaxylab/etc, mode: "0750", owner: root, group: root}
+    files:
+      - {path: /opt/galaxylab/etc/x.conf, content: "x 1\n", mode: "0640", owner: root, group: root}
+    remove: [/opt/galaxylab/etc/old]
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Every path created, rewritten, fixed or removed, in that order.
+  type: list
+  elements: str
+  returned: always
+changed_items:
+  description: The same paths with what changed (created, content, mode, owner, removed).
+  type: list
+  elements: str
+  returned: always
+"""
+
+
+def _ids(owner: str, group: str) -> tuple[int, int]:
+    uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+    gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+    return uid, gid
+
+
+def _attribute_changes(info: os.stat_result, mode: int, uid: int, gid: int) -> list[str]:
+    changes = []
+    if stat.S_IMODE(info.st_mode) != mode:
+        changes.append("mode")
+    if (info.st_uid, info.st_gid) != (uid, gid):
+        changes.append("owner")
+    return changes
+
+
+def ensure_directory(entry: Mapping[str, Any], check: bool) -> list[str]:
+    """What had to change about a directory (``created``, ``mode``, ``owner``); nothing if it was right."""
+    path, mode = str(entry["path"]), int(str(entry["mode"]), 8)
+    uid, gid = _ids(str(entry["owner"]), str(entry["group"]))
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if not check:
+            os.mkdir(path, mode)
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)  # mkdir applies the umask
+        return ["created"]
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{path} exists and is not a directory")
+    changes = _attribute_changes(info, mode, uid, gid)
+    if changes and not check:
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+    return changes
+
+
+def ensure_file(entry: Mapping[str, Any], check: bool) -> list[str]:
+    """What had to change about a file (``created``, ``content``, ``mode``, ``owner``); nothing if it was right."""
+    path, mode = str(entry["path"]), int(str(entry["mode"]), 8)
+    uid, gid = _ids(str(entry["owner"]), str(entry["group"]))
+    content = str(entry["content"]).encode()
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        changes = ["created"]
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} exists and is not a regular file")
+        with open(path, "rb") as handle:
+            same = handle.read() == content
+        changes = ([] if same else ["content"]) + _attribute_changes(info, mode, uid, gid)
+    if not changes or check:
+        return changes
+    if changes[0] in ("created", "content"):
+        _write(path, content, mode, uid, gid)
+    else:
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+    return changes
+
+
+def _write(path: str, content: bytes, mode: int, uid: int, gid: int) -> None:
+    """Readers see the old file or the new one, never half of it."""
+    directory, name = os.path.split(path)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def remove_path(path: str, check: bool) -> list[str]:
+    if not os.path.lexists(path):
+        return []
+    if not check:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    return ["removed"]
+
+
+def place(
+    directories: Iterable[Mapping[str, Any]],
+    files: Iterable[Mapping[str, Any]],
+    remove: Iterable[str],
+    check: bool = False,
+) -> list[tuple[str, list[str]]]:
+    """Converge directories (parents first), then files, then removals; ``[(path, changes)]`` of what changed."""
+    changed: list[tuple[str, list[str]]] = []
+    ordered = sorted(directories, key=lambda entry: str(entry["path"]).rstrip("/").count("/"))
+    for entry in ordered:
+        if changes := ensure_directory(entry, check):
+            changed.append((str(entry["path"]), changes))
+    for entry in files:
+        if changes := ensure_file(entry, check):
+            changed.append((str(entry["path"]), changes))
+    for path in remove:
+        if changes := remove_path(path, check):
+            changed.append((path, changes))
+    return changed
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "directories": {"type": "list", "elements": "dict", "default": []},
+            "files": {"type": "list", "elements": "dict", "default": []},
+            "remove": {"type": "list", "elements": "path", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        changed = place(params["directories"], params["files"], params["remove"], module.check_mode)
+    except (OSError, ValueError, KeyError) as error:
+        module.fail_json(msg=f"placing the lab files failed: {error}")
+    module.exit_json(
+        changed=bool(changed),
+        changed_paths=[path for path, _ in changed],
+        changed_items=[f"{path} ({', '.join(changes)})" for path, changes in changed],
+    )
+
+
+if __name__ == "__main__":
+    main()

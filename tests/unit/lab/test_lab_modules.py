@@ -1,0 +1,188 @@
+"""The lab's own Ansible modules (galaxy.lab.lab_files, galaxy.lab.release), their logic run in-process."""
+
+from __future__ import annotations
+
+import grp
+import importlib.util
+import os
+import pwd
+import stat
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+MODULES = Path(__file__).resolve().parents[3] / "collections/ansible_collections/galaxy/lab/plugins/modules"
+OWNER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"galaxylab_module_{name}", MODULES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def lab_files() -> ModuleType:
+    return load("lab_files")
+
+
+@pytest.fixture(scope="module")
+def release() -> ModuleType:
+    return load("release")
+
+
+def entry(path: Path, mode: str = "0640", content: str | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"path": str(path), "mode": mode, "owner": OWNER, "group": GROUP}
+    if content is not None:
+        item["content"] = content
+    return item
+
+
+def test_a_second_placement_changes_nothing(lab_files: ModuleType, tmp_path: Path) -> None:
+    dirs = [entry(tmp_path / "a" / "b", "0750"), entry(tmp_path / "a", "0755")]
+    files = [entry(tmp_path / "a" / "b" / "x.conf", content="x 1\n")]
+    first = lab_files.place(dirs, files, [])
+    assert [(Path(p).name, c) for p, c in first] == [("a", ["created"]), ("b", ["created"]), ("x.conf", ["created"])]
+    assert (tmp_path / "a/b/x.conf").read_text() == "x 1\n"
+    assert stat.S_IMODE((tmp_path / "a/b/x.conf").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "a/b").stat().st_mode) == 0o750
+    assert lab_files.place(dirs, files, []) == []
+
+
+def test_what_changed_is_named_with_why(lab_files: ModuleType, tmp_path: Path) -> None:
+    target = tmp_path / "x.conf"
+    lab_files.place([], [entry(target, content="old\n"), entry(tmp_path / "y.conf", content="y\n")], [])
+    (tmp_path / "y.conf").chmod(0o644)
+    (tmp_path / "gone").mkdir()
+    (tmp_path / "gone" / "f").write_text("f")
+    changed = lab_files.place(
+        [], [entry(target, content="new\n"), entry(tmp_path / "y.conf", content="y\n")], [str(tmp_path / "gone")]
+    )
+    assert changed == [
+        (str(target), ["content"]),
+        (str(tmp_path / "y.conf"), ["mode"]),
+        (str(tmp_path / "gone"), ["removed"]),
+    ]
+    assert target.read_text() == "new\n"
+    assert not (tmp_path / "gone").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.conf", "y.conf"]  # no temporary file left
+
+
+def test_check_mode_reports_without_touching(lab_files: ModuleType, tmp_path: Path) -> None:
+    target = tmp_path / "x.conf"
+    target.write_text("old\n")
+    (tmp_path / "e").mkdir(mode=0o755)
+    dirs = [entry(tmp_path / "d", "0750"), entry(tmp_path / "e", "0700")]
+    changed = lab_files.place(dirs, [entry(target, "0600", "new\n")], [str(target)], check=True)
+    assert changed == [
+        (str(tmp_path / "d"), ["created"]),
+        (str(tmp_path / "e"), ["mode"]),
+        (str(target), ["content", "mode"]),
+        (str(target), ["removed"]),
+    ]
+    assert (target.read_text(), (tmp_path / "d").exists()) == ("old\n", False)
+    assert stat.S_IMODE((tmp_path / "e").stat().st_mode) == 0o755
+
+
+def test_a_file_where_a_directory_belongs_is_an_error(lab_files: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "d").write_text("not a directory")
+    with pytest.raises(ValueError, match="is not a directory"):
+        lab_files.place([entry(tmp_path / "d", "0750")], [], [])
+
+
+def installed(root: Path, release_id: str) -> None:
+    directory = root / "releases" / release_id
+    directory.mkdir(parents=True)
+    (directory / ".installed").write_text(f"{release_id}\n")
+
+
+def test_current_moves_and_only_the_previous_release_is_kept(release: ModuleType, tmp_path: Path) -> None:
+    for release_id in ("r1", "r2", "r3"):
+        installed(tmp_path, release_id)
+    (tmp_path / "current").symlink_to(tmp_path / "releases" / "r2")
+    result = release.converge(tmp_path, "r3", "w.whl", "/usr/bin/python3", OWNER, GROUP)
+    assert (result["installed"], result["previous"]) == (False, "r2")
+    assert result["pruned"] == [str(tmp_path / "releases" / "r1")]
+    assert os.readlink(tmp_path / "current") == str(tmp_path / "releases" / "r3")
+    assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == ["r2", "r3"]
+    again = release.converge(tmp_path, "r3", "w.whl", "/usr/bin/python3", OWNER, GROUP)
+    assert (again["changed"], again["changed_items"]) == (False, [])
+
+
+def test_a_release_not_unpacked_is_refused(release: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "releases" / "r1").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="is missing"):
+        release.converge(tmp_path, "r1", "w.whl", "/usr/bin/python3", OWNER, GROUP)
+
+
+def test_pip_from_outside_the_venv_only_when_it_knows_python_option(release: ModuleType) -> None:
+    assert release._version("23.0.1") >= release.PIP_WITH_PYTHON_OPTION
+    assert release._version("22.2") < release.PIP_WITH_PYTHON_OPTION
+    outside = release.install_argv("/usr/bin/python3", Path("/r/venv"), Path("/t/req"), Path("/r/wh"), True)
+    assert outside[:5] == ["/usr/bin/python3", "-m", "pip", "--python", "/r/venv/bin/python"]
+    inside = release.install_argv("/usr/bin/python3", Path("/r/venv"), Path("/t/req"), Path("/r/wh"), False)
+    assert inside[:3] == ["/r/venv/bin/python", "-m", "pip"]
+    assert {"--no-index", "--no-deps", "--require-hashes"} <= set(inside)
+
+
+def fake_venv(root: Path, files: dict[str, str]) -> Path:
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").symlink_to("/usr/bin/python3")
+    (root / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_source_change_links_the_previous_packages_and_rewrites_their_scripts(
+    release: ModuleType, tmp_path: Path
+) -> None:
+    old = fake_venv(
+        tmp_path / "r1" / "venv",
+        {
+            "lib/python3.11/site-packages/pkg/mod.py": "x = 1\n",
+            "bin/tool": f"#!{tmp_path}/r1/venv/bin/python\nimport pkg\n",
+            "bin/other": "#!/bin/sh\necho other\n",
+        },
+    )
+    (old / "bin" / "tool").chmod(0o755)
+    new = fake_venv(tmp_path / "r2" / "venv", {"bin/activate": "# new venv's own\n"})
+    assert release.clone_venv(old, new)
+    linked = new / "lib/python3.11/site-packages/pkg/mod.py"
+    assert (linked.read_text(), linked.stat().st_ino) == (
+        "x = 1\n",
+        (old / "lib/python3.11/site-packages/pkg/mod.py").stat().st_ino,
+    )
+    assert (new / "bin" / "tool").read_text() == f"#!{new}/bin/python\nimport pkg\n"
+    assert stat.S_IMODE((new / "bin" / "tool").stat().st_mode) == 0o755
+    assert not (new / "bin" / "other").exists()  # not one of the venv's console scripts
+    assert (new / "bin" / "activate").read_text() == "# new venv's own\n"
+
+
+@pytest.mark.parametrize("interpreter", ["python", "python3", "python3.11"])
+def test_scripts_of_a_venv_made_by_another_installer_are_rewritten_too(
+    release: ModuleType, tmp_path: Path, interpreter: str
+) -> None:
+    """A release installed by an earlier lab (venv/bin/pip: shebang python3) still gives its scripts."""
+    old = fake_venv(
+        tmp_path / "r1" / "venv",
+        {"bin/supervisord": f"#!{tmp_path}/r1/venv/bin/{interpreter}\nimport supervisor\n"},
+    )
+    new = fake_venv(tmp_path / "r2" / "venv", {})
+    assert release.clone_venv(old, new)
+    assert (new / "bin" / "supervisord").read_text() == f"#!{new}/bin/python\nimport supervisor\n"
+
+
+def test_packages_of_another_python_are_not_linked(release: ModuleType, tmp_path: Path) -> None:
+    old = fake_venv(tmp_path / "r1" / "venv", {})
+    (old / "lib" / "python3.11").rename(old / "lib" / "python3.12")
+    new = fake_venv(tmp_path / "r2" / "venv", {})
+    assert not release.clone_venv(old, new)
+    assert list((new / "lib/python3.11/site-packages").iterdir()) == []
