@@ -8,7 +8,8 @@ A suite package's name is its boundary (``tests/boundaries/<boundary>/``); its
 ``tests.harness.fixtures``.
 
 Disruptive tests (``@pytest.mark.disruptive``: they stop, kill or restart a
-component) run alone within their boundary: every test holds the boundary's
+component, or flood it so that no latency bound of another test holds) run alone
+within their boundary: every test holds the boundary's
 readers/writer lock (tests.harness.locks), shared for ordinary tests and
 exclusive for disruptive ones, across all xdist workers. They are also put in
 one ``xdist_group`` per boundary, so under ``--dist loadgroup`` (``make check``)
@@ -54,7 +55,7 @@ DISRUPTIVE = "disruptive"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{DISRUPTIVE}: stops, kills or restarts a component of the boundary; runs alone within its boundary",
+        f"{DISRUPTIVE}: stops, kills, restarts or floods a component of the boundary; runs alone within its boundary",
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 import redis.asyncio as aioredis
 
 from galaxy_contracts.gateway import GatewayClient, bearer, pb
@@ -28,6 +29,10 @@ BACKLOG_TIMEOUT = 90.0
 FOLLOWERS_EVENTS = 20
 # A stream that sends nothing for this long after the backlog was written has nothing more to send.
 READ_IDLE_TIMEOUT = 10.0
+
+# A backlog of BACKLOG large intents keeps the boundary's Notification Service busy for seconds: a test
+# running beside it would wait behind the backlog past its own delivery bound (seen: 0 events in 15 s).
+pytestmark = pytest.mark.disruptive
 
 
 async def test_slow_client_does_not_stall_another_users_subscription(
