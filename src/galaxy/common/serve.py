@@ -110,6 +110,12 @@ class Server(uvicorn.Server):
         yield
 
 
+# An idle keep-alive connection is closed by the client first: httpx (every Galaxy client, and the common
+# default elsewhere) drops it after 5 s, uvicorn's own default is also 5 s, and with equal timeouts a client
+# may send a request on a connection the server is closing at that instant (a ReadError on a loaded host).
+KEEP_ALIVE_SECONDS = 30
+
+
 def uvicorn_server(app: ASGIApp, host: str, port: int) -> Server:
     config = uvicorn.Config(
         app,
@@ -119,6 +125,7 @@ def uvicorn_server(app: ASGIApp, host: str, port: int) -> Server:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
     return Server(config)
