@@ -176,7 +176,7 @@ def _ahead(cursor: StreamId, after: StreamId, newest: str | None) -> str:
     if after != cursor:
         return (
             f"the push stream lost events while resuming after {cursor}: "
-            f"its newest event ({shown}) is older than {after}, the last one replayed; {RESYNC}"
+            f"its newest event ({shown}) is older than {after}, which the replay had already read; {RESYNC}"
         )
     return (
         f"resume_after {cursor} is newer than the newest retained push event ({shown}): "
