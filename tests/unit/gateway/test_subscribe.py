@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import fakeredis
 import grpc
 import pytest
 import redis.exceptions
 
+from galaxy.gateway.domain import service
 from galaxy_contracts import redis_keys
 from galaxy_contracts.gateway import bearer, pb, pb_grpc
 from tests.harness.rpc import field_violations
@@ -36,13 +38,23 @@ def entry(user_id: str, n: int = 0, **overrides: str) -> dict[str, str]:
     return fields | overrides
 
 
-async def push(lab: Lab, user_id: str, n: int = 0, **overrides: str) -> str:
-    return str(await lab.redis.xadd(redis_keys.GATEWAY_PUSH, entry(user_id, n, **overrides)))
+async def push(lab: Lab, user_id: str, n: int = 0, *, at: str = "*", **overrides: str) -> str:
+    return str(await lab.redis.xadd(redis_keys.GATEWAY_PUSH, entry(user_id, n, **overrides), id=at))
+
+
+def shifted(entry_id: str, *, ms: int = 0, seq: int = 0) -> str:
+    """The stream id ``ms`` milliseconds and ``seq`` sequence numbers after ``entry_id``."""
+    at_ms, _, at_seq = entry_id.partition("-")
+    return f"{int(at_ms) + ms}-{int(at_seq) + seq}"
+
+
+LAST_POSSIBLE_ID = f"{2**64 - 1}-{2**64 - 1}"
 
 
 class Stream:
     def __init__(self, call: Any) -> None:
         self.call = call
+        self.received: list[pb.PushEvent] = []  # what ``error`` read before the stream failed
 
     async def take(self, count: int, within: float = 5.0) -> list[pb.PushEvent]:
         events = []
@@ -63,6 +75,7 @@ class Stream:
                     return exc
                 if message is grpc.aio.EOF:
                     pytest.fail("the stream ended with OK")
+                self.received.append(message)
 
 
 @pytest.fixture
@@ -212,6 +225,170 @@ async def test_a_cursor_older_than_the_retained_stream_is_failed_precondition(la
     assert pushed[1] in error.details()
     assert "older than the oldest retained" in error.details()
     assert ids(await subscribe(ada, resume_after=pushed[3]).take(1)) == [pushed[4]]
+
+
+AHEAD: dict[str, Callable[[str], str]] = {
+    "next-sequence": lambda newest: shifted(newest, seq=1),
+    "a-minute-ahead": lambda newest: f"{shifted(newest, ms=60_000).partition('-')[0]}-0",
+    "the-greatest-id": lambda newest: LAST_POSSIBLE_ID,
+}
+
+
+@pytest.mark.parametrize("ahead", AHEAD.values(), ids=AHEAD.keys())
+async def test_a_cursor_newer_than_the_newest_entry_is_out_of_range(
+    lab: Lab, subscribe: Any, ahead: Callable[[str], str]
+) -> None:
+    """Accepted, it would replay nothing and then hide every live entry up to it."""
+    ada = await lab.login()
+    newest = [await push(lab, ada["user_id"], n) for n in range(3)][-1]
+    cursor = ahead(newest)
+
+    stream = subscribe(ada, resume_after=cursor)
+    error = await stream.error()
+
+    assert error.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert f"resume_after {cursor} is newer than the newest retained push event ({newest})" in error.details()
+    assert "subscribe without resume_after" in error.details()
+    assert stream.received == []
+    await until_open(lab, 0)
+
+
+@pytest.mark.parametrize("cursor", ["0-1", "1-0", "1700000000000-0"])
+async def test_on_an_empty_stream_any_cursor_but_0_0_is_out_of_range(lab: Lab, subscribe: Any, cursor: str) -> None:
+    ada = await lab.login()
+
+    error = await subscribe(ada, resume_after=cursor).error()
+
+    assert error.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert "(none: the push stream is empty)" in error.details()
+    assert "subscribe without resume_after" in error.details()
+
+
+async def test_a_cursor_from_before_the_stream_lost_its_data_is_out_of_range(lab: Lab, subscribe: Any) -> None:
+    ada = await lab.login()
+    seen = await push(lab, ada["user_id"])
+    await lab.redis.delete(redis_keys.GATEWAY_PUSH)
+
+    error = await subscribe(ada, resume_after=seen).error()
+
+    assert error.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert seen in error.details()
+
+
+async def test_0_0_on_an_empty_stream_follows_from_the_first_entry(lab: Lab, subscribe: Any) -> None:
+    ada = await lab.login()
+    stream = subscribe(ada, resume_after="0-0")
+    await until_open(lab, 1)
+
+    first = await push(lab, ada["user_id"])
+
+    assert ids(await stream.take(1)) == [first]
+
+
+async def test_0_0_on_a_non_empty_stream_is_failed_precondition(lab: Lab, subscribe: Any) -> None:
+    """The stream may have been trimmed: the gateway cannot tell the client missed nothing."""
+    ada = await lab.login()
+    await push(lab, ada["user_id"])
+
+    error = await subscribe(ada, resume_after="0-0").error()
+
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.parametrize(
+    ("cursor", "replayed"),
+    [
+        ("1000-1", ["3000-0", "3000-5"]),
+        ("2500-7", ["3000-0", "3000-5"]),
+        ("3000-3", ["3000-5"]),
+        ("3000-5", []),
+    ],
+)
+async def test_any_cursor_within_the_retained_stream_resumes_after_it_issued_or_not(
+    lab: Lab, subscribe: Any, cursor: str, replayed: list[str]
+) -> None:
+    ada, bob = await lab.login("ada@example.com"), await lab.login("bob@example.com")
+    for at, who in [("1000-0", ada), ("2000-0", bob), ("3000-0", ada), ("3000-5", ada)]:
+        await push(lab, who["user_id"], at=at)
+
+    stream = subscribe(ada, resume_after=cursor)
+
+    assert ids(await stream.take(len(replayed))) == replayed
+    await until_open(lab, 1)
+    live = await push(lab, ada["user_id"])
+    assert ids(await stream.take(1)) == [live]
+
+
+class LateTransaction:
+    """A pipeline whose transaction starts only once ``first`` has run."""
+
+    def __init__(self, pipeline: Any, first: Callable[[], Awaitable[None]]) -> None:
+        self._pipeline = pipeline
+        self._first = first
+
+    async def __aenter__(self) -> Any:
+        await self._first()
+        return await self._pipeline.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> Any:
+        return await self._pipeline.__aexit__(*exc)
+
+
+async def test_an_entry_both_replayed_and_live_is_delivered_once(
+    lab: Lab, subscribe: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The subscription opens before the replay reads, so an entry written in between reaches the stream twice:
+    queued live and read by the replay. The client gets it once, and what follows."""
+    ada = await lab.login()
+    cursor = await push(lab, ada["user_id"], 0)
+    await until_following(lab)
+    between: list[str] = []
+    pipeline = lab.redis.pipeline
+
+    async def push_and_dispatch() -> None:
+        between.append(await push(lab, ada["user_id"], 1))
+
+        async def dispatched() -> bool:
+            return lab.running.consumer.position == between[0]
+
+        await until_async(dispatched, within=WITHIN, what="the entry queued to the open subscription")
+
+    def late_first_read(*args: Any, **kwargs: Any) -> Any:
+        first = not between
+        real = pipeline(*args, **kwargs)
+        return LateTransaction(real, push_and_dispatch) if first else real
+
+    monkeypatch.setattr(lab.redis, "pipeline", late_first_read)
+
+    stream = subscribe(ada, resume_after=cursor)
+
+    assert ids(await stream.take(1)) == between
+    then = await push(lab, ada["user_id"], 2)
+    assert ids(await stream.take(1)) == [then]
+
+
+async def test_losing_the_stream_during_a_replay_is_out_of_range(
+    lab: Lab, subscribe: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "REPLAY_PAGE", 2)
+    ada = await lab.login()
+    pushed = [await push(lab, ada["user_id"], n) for n in range(5)]
+    pipeline, reads = lab.redis.pipeline, []
+
+    def losing_data_before_the_second_page(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        if len(reads) == 2:
+            fakeredis.FakeRedis(server=lab.server).delete(redis_keys.GATEWAY_PUSH)
+        return pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(lab.redis, "pipeline", losing_data_before_the_second_page)
+
+    stream = subscribe(ada, resume_after=pushed[0])
+    error = await stream.error()
+
+    assert error.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert ids(stream.received) == pushed[1:3]
+    assert f"lost events while resuming after {pushed[0]}" in error.details()
 
 
 @pytest.mark.parametrize("cursor", ["abc", "1-2-3", "-1-0", "1", "99999999999999999999999-0"])

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import redis.asyncio as aioredis
 
 from galaxy.gateway.adapters._downstream import bounded
-from galaxy.gateway.domain.ports import RawEntry
+from galaxy.gateway.domain.ports import PushPage
 from galaxy_contracts.redis_keys import GATEWAY_PUSH
 
 SERVICE = "push stream (redis)"
+# The greatest stream id: nothing follows it, and Redis refuses it as an exclusive start.
+LAST_POSSIBLE_ID = f"{2**64 - 1}-{2**64 - 1}"
 
 
 class RedisPushLog:
@@ -18,13 +18,20 @@ class RedisPushLog:
         self._redis = redis
         self._stream = stream
 
-    async def page_after(self, after: str, count: int, *, budget: float) -> tuple[str | None, Sequence[RawEntry]]:
+    async def page_after(self, after: str, count: int, *, budget: float) -> PushPage:
         return await bounded(SERVICE, budget, self._page_after(after, count))
 
-    async def _page_after(self, after: str, count: int) -> tuple[str | None, Sequence[RawEntry]]:
-        """One transaction, so trimming cannot slip between the retention check and the read."""
+    async def _page_after(self, after: str, count: int) -> PushPage:
+        """One transaction, so no write or trim slips between the window's ends and the read."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xrange(self._stream, "-", "+", count=1)
-            pipe.xrange(self._stream, f"({after}", "+", count=count)
-            first, page = await pipe.execute()
-        return (first[0][0] if first else None), [(entry_id, fields) for entry_id, fields in page]
+            pipe.xrevrange(self._stream, "+", "-", count=1)
+            if after != LAST_POSSIBLE_ID:
+                pipe.xrange(self._stream, f"({after}", "+", count=count)
+            first, last, *page = await pipe.execute()
+        entries = [(entry_id, fields) for entry_id, fields in (page[0] if page else [])]
+        return PushPage(oldest=_id_of(first), newest=_id_of(last), entries=entries)
+
+
+def _id_of(found: list[tuple[str, object]]) -> str | None:
+    return str(found[0][0]) if found else None

@@ -66,6 +66,10 @@ class FailedPrecondition(GatewayError):
     pass
 
 
+class OutOfRange(GatewayError):
+    """A position past the end of what exists (a push cursor newer than the newest retained event)."""
+
+
 class ServiceUnavailable(GatewayError):
     """A downstream service (or the gateway's own Redis) is down, timed out or answered 5xx."""
 

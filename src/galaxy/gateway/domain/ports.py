@@ -8,6 +8,7 @@ Implementations raise ``ServiceUnavailable`` when the other side is down or too 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from galaxy_contracts.models import Account, AccountUpdate, Challenge, Session
@@ -35,8 +36,18 @@ class Sessions(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PushPage:
+    """One atomic read of the push log: the ids of its oldest and newest retained entries (None when the
+    stream is empty) and up to the asked number of entries strictly after the cursor, in order."""
+
+    oldest: str | None
+    newest: str | None
+    entries: Sequence[RawEntry]
+
+
 class PushLog(Protocol):
-    async def page_after(self, after: str, count: int, *, budget: float) -> tuple[str | None, Sequence[RawEntry]]:
-        """Atomically: the oldest retained entry id (None if the stream is empty) and up to
-        ``count`` entries strictly after ``after``, in order."""
+    async def page_after(self, after: str, count: int, *, budget: float) -> PushPage:
+        """Up to ``count`` entries strictly after ``after`` and the retained window they were read from,
+        in one transaction (nothing is added or trimmed between the three)."""
         ...

@@ -17,6 +17,7 @@ from galaxy.gateway.domain import model
 from galaxy.gateway.domain.errors import (
     ACCOUNT_BLOCKED,
     FailedPrecondition,
+    OutOfRange,
     PermissionDenied,
     ResourceExhausted,
     ServiceUnavailable,
@@ -24,7 +25,7 @@ from galaxy.gateway.domain.errors import (
     from_api_error,
 )
 from galaxy.gateway.domain.model import AccountValues, PushEntry, StreamId, downstream_budget, parse_cursor, parse_entry
-from galaxy.gateway.domain.ports import AuthSession, PushLog, RawEntry, Sessions, Users
+from galaxy.gateway.domain.ports import AuthSession, PushLog, PushPage, RawEntry, Sessions, Users
 from galaxy_contracts.http import ApiError
 from galaxy_contracts.models import Account, Challenge, Session
 from galaxy_contracts.streams import InvalidEntry
@@ -36,6 +37,9 @@ ACCOUNT_NOT_FOUND = "the account of this session no longer exists"
 # How often an open Subscribe stream with nothing to deliver re-checks its session.
 SESSION_RECHECK_SECONDS = 1.0
 REPLAY_PAGE = 500
+# Where an empty stream ends: the position before any entry.
+BEGINNING: Final = StreamId(0, 0)
+RESYNC: Final = "resync the client's state and subscribe without resume_after"
 BEARER_HINT = "send metadata 'authorization: Bearer <session token>'"
 
 
@@ -140,20 +144,43 @@ class Gateway:
     async def _replay(self, user_id: str, cursor: StreamId) -> AsyncGenerator[PushEntry, None]:
         after = cursor
         while True:
-            oldest, page = await self._down.push_log.page_after(str(after), REPLAY_PAGE, budget=self._timeout)
-            if oldest is not None and StreamId.parse(oldest) > after:
-                raise FailedPrecondition(_too_old(cursor, oldest))
-            for entry in _entries_of(user_id, page):
+            page = await self._down.push_log.page_after(str(after), REPLAY_PAGE, budget=self._timeout)
+            _check_retained(cursor, after, page)
+            for entry in _entries_of(user_id, page.entries):
                 yield entry
-            if len(page) < REPLAY_PAGE:
+            if len(page.entries) < REPLAY_PAGE:
                 return
-            after = StreamId.parse(page[-1][0])
+            after = StreamId.parse(page.entries[-1][0])
+
+
+def _check_retained(cursor: StreamId, after: StreamId, page: PushPage) -> None:
+    """``after`` (the cursor, then the last entry replayed) must lie within the retained stream: an older
+    one may have lost events; a newer one was never issued or predates lost data, and the live entries up
+    to it would be skipped. ``0-0`` is the newest position of an empty stream."""
+    newest = BEGINNING if page.newest is None else StreamId.parse(page.newest)
+    if after > newest:
+        raise OutOfRange(_ahead(cursor, after, page.newest))
+    if page.oldest is not None and StreamId.parse(page.oldest) > after:
+        raise FailedPrecondition(_too_old(cursor, page.oldest))
 
 
 def _too_old(cursor: StreamId, oldest: str) -> str:
     return (
         f"resume_after {cursor} is older than the oldest retained push event ({oldest}); "
-        "events may have been lost: resync the client's state and subscribe without resume_after"
+        f"events may have been lost: {RESYNC}"
+    )
+
+
+def _ahead(cursor: StreamId, after: StreamId, newest: str | None) -> str:
+    shown = newest or "none: the push stream is empty"
+    if after != cursor:
+        return (
+            f"the push stream lost events while resuming after {cursor}: "
+            f"its newest event ({shown}) is older than {after}, which the replay had already read; {RESYNC}"
+        )
+    return (
+        f"resume_after {cursor} is newer than the newest retained push event ({shown}): "
+        f"the gateway never issued it, or the push stream lost its data since; {RESYNC}"
     )
 
 

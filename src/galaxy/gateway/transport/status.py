@@ -15,6 +15,7 @@ from galaxy.gateway.domain.errors import (
     GatewayError,
     InvalidArgument,
     NotFound,
+    OutOfRange,
     PermissionDenied,
     ResourceExhausted,
     ServiceUnavailable,
@@ -33,6 +34,7 @@ CODES: dict[type[GatewayError], grpc.StatusCode] = {
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
     ServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
 

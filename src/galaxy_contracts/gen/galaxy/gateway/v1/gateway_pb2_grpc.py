@@ -109,6 +109,17 @@ class GatewayServiceServicer:
     def Subscribe(self, request, context):
         """Server-streaming push channel for the caller. Authenticated.
         resume_after: the last event_id the client saw; empty for "from now".
+        With a cursor, the caller's events after it that gateway:push still
+        retains are replayed first, then live ones follow: in order, no gap, no
+        duplicate. Any id from the oldest to the newest retained event is a valid
+        cursor, also one never issued; one equal to the newest replays nothing.
+        "0-0" (before the first event) is valid while the stream is empty.
+        A cursor older than the oldest retained event is FAILED_PRECONDITION; one
+        newer than the newest retained event (on an empty stream, any cursor but
+        "0-0") is OUT_OF_RANGE, and nothing is sent. Both end the stream with a
+        message telling the client to resync its state and subscribe without
+        resume_after. A cursor that is not an event id (<ms>-<seq>) is
+        INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
