@@ -25,15 +25,7 @@ from galaxy.gateway.domain.errors import (
     Unauthenticated,
     from_api_error,
 )
-from galaxy.gateway.domain.model import (
-    AccountValues,
-    PushEntry,
-    StartLimit,
-    StreamId,
-    downstream_budget,
-    parse_cursor,
-    parse_entry,
-)
+from galaxy.gateway.domain.model import AccountValues, PushEntry, StreamId, downstream_budget, parse_cursor, parse_entry
 from galaxy.gateway.domain.ports import AuthSession, LoginStarts, PushLog, RawEntry, Sessions, Users
 from galaxy_contracts.http import ApiError
 from galaxy_contracts.models import Account, Challenge, Session
@@ -64,7 +56,7 @@ class Gateway:
         authenticator: Authenticator,
         hub: PushHub,
         downstream_timeout: float,
-        start_limit: StartLimit,
+        start_limit: model.StartLimit,
     ) -> None:
         self._down = downstreams
         self._auth = authenticator
