@@ -55,7 +55,8 @@ DISRUPTIVE = "disruptive"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{DISRUPTIVE}: stops, kills, restarts or floods a component of the boundary; runs alone within its boundary",
+        f"{DISRUPTIVE}: stops, kills, restarts or floods a component of the boundary (or uses up a limit all its "
+        "tests share); runs alone within its boundary",
     )
 
 

@@ -1,5 +1,5 @@
 """Reading gRPC failures the way a client would: status code, message, google.rpc details
-(BadRequest field violations, ErrorInfo)."""
+(BadRequest field violations, ErrorInfo, RetryInfo)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,17 @@ def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | Non
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             return info
+    return None
+
+
+def retry_delay(error: grpc.aio.AioRpcError) -> float | None:
+    """Seconds of the google.rpc.RetryInfo detail's ``retry_delay``, None when there is none."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return float(info.retry_delay.ToNanoseconds()) / 1e9
     return None
 
 

@@ -20,9 +20,11 @@ from galaxy.common.redis import connect
 from galaxy.common.serve import Running, Server, StartupFailed, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
 from galaxy.gateway.adapters.authsession import HttpAuthSession
+from galaxy.gateway.adapters.login_starts import RedisLoginStarts
 from galaxy.gateway.adapters.push_log import RedisPushLog
 from galaxy.gateway.adapters.sessions import RedisSessions
 from galaxy.gateway.adapters.users import HttpUsers
+from galaxy.gateway.domain.model import StartLimit
 from galaxy.gateway.domain.service import Authenticator, Downstreams, Gateway, PushHub
 from galaxy.gateway.settings import Settings
 from galaxy.gateway.transport.grpc import Servicer
@@ -97,15 +99,20 @@ def create_gateway(settings: Settings, resources: Resources, hub: PushHub) -> Ga
         authsession=HttpAuthSession(resources.authsession),
         users=HttpUsers(resources.users),
         push_log=RedisPushLog(resources.redis),
+        login_starts=RedisLoginStarts(resources.redis),
     )
     authenticator = Authenticator(resources.keys, settings.token_audience, RedisSessions(resources.redis))
-    return Gateway(downstreams, authenticator, hub, settings.downstream_timeout_seconds)
+    start_limit = StartLimit(settings.peer_login_starts_per_window, settings.peer_login_window_seconds)
+    return Gateway(downstreams, authenticator, hub, settings.downstream_timeout_seconds, start_limit)
 
 
-def create_app(gateway: Gateway, health: HealthReporter) -> grpc.aio.Server:
-    """The main port's gRPC server: GatewayService and grpc.health.v1 (not bound yet)."""
-    server = grpc.aio.server(interceptors=[MetricsInterceptor(SERVICE)])
-    pb_grpc.add_GatewayServiceServicer_to_server(Servicer(gateway), server)  # type: ignore[no-untyped-call]
+def create_app(settings: Settings, gateway: Gateway, health: HealthReporter) -> grpc.aio.Server:
+    """The main port's gRPC server: GatewayService and grpc.health.v1 (not bound yet), refusing requests
+    larger than ``max_request_bytes`` (RESOURCE_EXHAUSTED from gRPC itself)."""
+    options = [("grpc.max_receive_message_length", settings.max_request_bytes)]
+    server = grpc.aio.server(interceptors=[MetricsInterceptor(SERVICE)], options=options)
+    servicer = Servicer(gateway, settings.rpc_timeout_seconds)
+    pb_grpc.add_GatewayServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     return server
 
@@ -125,10 +132,10 @@ async def start(
 ) -> RunningGateway:
     """Everything listening: gRPC (service + health), the push consumer, the admin port.
     ``port``/``admin_port`` override the settings (0 picks a free port). ``StartupFailed`` if a port is taken."""
-    hub = PushHub(settings.subscription_queue_size, on_drop=DROPPED.inc)
+    hub = PushHub(settings.subscription_queue_size, on_drop=DROPPED.inc, max_per_user=settings.subscriptions_per_user)
     SUBSCRIPTIONS.set_function(lambda: hub.open_count)
     health = HealthReporter(resources.redis.ping)
-    server = create_app(create_gateway(settings, resources, hub), health)
+    server = create_app(settings, create_gateway(settings, resources, hub), health)
     grpc_port = _bind_grpc(server, settings.listen_host, settings.port if port is None else port)
     admin_socket = bind(
         settings.listen_host, settings.admin_port if admin_port is None else admin_port, "the admin port"

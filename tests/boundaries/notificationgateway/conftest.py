@@ -1,4 +1,5 @@
-"""The notificationgateway boundary's own fixtures: the user stub, sessions, members with open sessions."""
+"""The notificationgateway boundary's own fixtures: the user stub, sessions, members with open sessions, the
+gateway's Subscribe cap."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from tests.harness.sessions import SessionMinter
 from tests.harness.stubs import StubControl
 
 USER_STUB = "user-stub"
+# docs/conventions.md default, used when the manifest does not publish the setting.
+DEFAULT_SUBSCRIPTIONS_PER_USER = 10
 
 
 @pytest.fixture
@@ -38,3 +41,9 @@ async def member(stub: StubControl, minter: SessionMinter) -> Member:
 async def other(stub: StubControl, minter: SessionMinter) -> Member:
     """Another user, whose subscription must see none of ``member``'s events."""
     return await new_member(stub, minter, "other")
+
+
+@pytest.fixture
+def subscriptions_per_user(manifest: Manifest) -> int:
+    """Open Subscribe streams the gateway allows one user."""
+    return int(manifest.setting("gateway", "SUBSCRIPTIONS_PER_USER") or DEFAULT_SUBSCRIPTIONS_PER_USER)

@@ -5,6 +5,7 @@ The transport turns each into a gRPC status; messages are for humans and never c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,33 @@ class PermissionDenied(GatewayError):
 
 class ResourceExhausted(GatewayError):
     pass
+
+
+class TooManyStarts(ResourceExhausted):
+    """The client address made too many StartLogin calls in the current window; ``retry_after`` seconds
+    until it ends."""
+
+    def __init__(self, retry_after: float) -> None:
+        wait = max(1, math.ceil(retry_after))
+        super().__init__(f"too many logins started from this client address; retry in {wait}s")
+        self.retry_after = retry_after
+
+
+class TooManySubscriptions(ResourceExhausted):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this user already has {limit} open push streams on this gateway, the most it allows; "
+            "close one before subscribing again"
+        )
+        self.limit = limit
+
+
+class DeadlineExceeded(GatewayError):
+    """The RPC did not finish within the gateway's own time for a call."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(f"no answer within the gateway's {budget:g}s for a call; try again later")
+        self.budget = budget
 
 
 class FailedPrecondition(GatewayError):

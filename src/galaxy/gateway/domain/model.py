@@ -30,6 +30,17 @@ def downstream_budget(configured: float, caller_remaining: float | None) -> floa
     return max(0.0, min(configured, caller_remaining * CALLER_DEADLINE_SHARE))
 
 
+# --- limits of the public API --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartLimit:
+    """StartLogin calls one client address may make per fixed window (every call counts, refused ones too)."""
+
+    starts_per_window: int
+    window_seconds: int
+
+
 # --- UpdateMyAccount: the field mask -------------------------------------------------------------
 
 PREFERENCES = "notification_preferences"

@@ -24,6 +24,14 @@ class AuthSession(Protocol):
     async def revoke(self, session_id: str, *, budget: float) -> None: ...
 
 
+class LoginStarts(Protocol):
+    async def count(self, client: str, window_seconds: int, *, budget: float) -> tuple[int, float]:
+        """Count one StartLogin call of ``client`` (a client address) in its current fixed window of
+        ``window_seconds``: the calls counted in that window, this one included, and the seconds until it ends.
+        Shared by every gateway of the deployment."""
+        ...
+
+
 class Users(Protocol):
     async def get(self, user_id: str, *, budget: float) -> Account: ...
 

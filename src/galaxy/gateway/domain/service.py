@@ -21,11 +21,13 @@ from galaxy.gateway.domain.errors import (
     PermissionDenied,
     ResourceExhausted,
     ServiceUnavailable,
+    TooManyStarts,
+    TooManySubscriptions,
     Unauthenticated,
     from_api_error,
 )
 from galaxy.gateway.domain.model import AccountValues, PushEntry, StreamId, downstream_budget, parse_cursor, parse_entry
-from galaxy.gateway.domain.ports import AuthSession, PushLog, PushPage, RawEntry, Sessions, Users
+from galaxy.gateway.domain.ports import AuthSession, LoginStarts, PushLog, PushPage, RawEntry, Sessions, Users
 from galaxy_contracts.http import ApiError
 from galaxy_contracts.models import Account, Challenge, Session
 from galaxy_contracts.streams import InvalidEntry
@@ -48,16 +50,23 @@ class Downstreams:
     authsession: AuthSession
     users: Users
     push_log: PushLog
+    login_starts: LoginStarts
 
 
 class Gateway:
     def __init__(
-        self, downstreams: Downstreams, authenticator: Authenticator, hub: PushHub, downstream_timeout: float
+        self,
+        downstreams: Downstreams,
+        authenticator: Authenticator,
+        hub: PushHub,
+        downstream_timeout: float,
+        start_limit: model.StartLimit,
     ) -> None:
         self._down = downstreams
         self._auth = authenticator
         self._hub = hub
         self._timeout = downstream_timeout
+        self._start_limit = start_limit
 
     def _budget(self, remaining: float | None) -> float:
         return downstream_budget(self._timeout, remaining)
@@ -65,14 +74,28 @@ class Gateway:
     async def authenticate(self, authorization: str | None, remaining: float | None) -> Claims:
         return await self._auth.authenticate(authorization, budget=self._budget(remaining))
 
-    async def start_login(self, email: str, locale: str, remaining: float | None) -> Challenge:
+    async def start_login(self, email: str, locale: str, remaining: float | None, client: str) -> Challenge:
+        """Counted against ``client``'s StartLogin limit first, whatever the request holds."""
+        started = time.monotonic()
+        await self._within_start_limit(client, remaining)
         request = model.start_request(email, locale)
+        left = None if remaining is None else remaining - (time.monotonic() - started)
         try:
             return await self._down.authsession.start_challenge(
-                str(request.email), request.locale, budget=self._budget(remaining)
+                str(request.email), request.locale, budget=self._budget(left)
             )
         except ApiError as exc:
             raise from_api_error(exc, not_found=CHALLENGE_NOT_FOUND) from None
+
+    async def _within_start_limit(self, client: str, remaining: float | None) -> None:
+        limit = self._start_limit
+        calls, retry_after = await self._down.login_starts.count(
+            client, limit.window_seconds, budget=self._budget(remaining)
+        )
+        if calls > limit.starts_per_window:
+            if calls == limit.starts_per_window + 1:  # once per window, not once per refused call
+                log.warning("StartLogin limit reached", extra={"client": client, "window": limit.window_seconds})
+            raise TooManyStarts(retry_after)
 
     async def confirm_login(self, challenge_id: str, code: str, remaining: float | None) -> Session:
         request = model.confirm_request(challenge_id, code)
@@ -290,9 +313,12 @@ SHUTTING_DOWN: Final = "shutting down; resubscribe with resume_after"
 class PushHub:
     """Every open subscription of this process, by user."""
 
-    def __init__(self, queue_size: int, on_drop: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, queue_size: int, on_drop: Callable[[], None] = lambda: None, max_per_user: int | None = None
+    ) -> None:
         self._queue_size = queue_size
         self._on_drop = on_drop
+        self._max_per_user = max_per_user
         self._by_user: dict[str, set[Subscription]] = {}
 
     @property
@@ -300,8 +326,12 @@ class PushHub:
         return sum(len(subs) for subs in self._by_user.values())
 
     def open(self, user_id: str) -> Subscription:
+        """``TooManySubscriptions`` when the user already has ``max_per_user`` open (None: no cap)."""
+        subs = self._by_user.setdefault(user_id, set())
+        if self._max_per_user is not None and len(subs) >= self._max_per_user:
+            raise TooManySubscriptions(self._max_per_user)
         subscription = Subscription(user_id, self._queue_size)
-        self._by_user.setdefault(user_id, set()).add(subscription)
+        subs.add(subscription)
         return subscription
 
     def close(self, subscription: Subscription) -> None:

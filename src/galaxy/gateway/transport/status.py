@@ -6,11 +6,12 @@ import logging
 from typing import Any, NoReturn
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from galaxy.gateway.domain.errors import (
+    DeadlineExceeded,
     FailedPrecondition,
     GatewayError,
     InvalidArgument,
@@ -19,6 +20,7 @@ from galaxy.gateway.domain.errors import (
     PermissionDenied,
     ResourceExhausted,
     ServiceUnavailable,
+    TooManyStarts,
     Unauthenticated,
     WrongCode,
 )
@@ -36,6 +38,7 @@ CODES: dict[type[GatewayError], grpc.StatusCode] = {
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
     ServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
+    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 
@@ -67,6 +70,10 @@ def _details(error: GatewayError) -> list[Any]:
     if isinstance(error, WrongCode) and error.remaining_attempts is not None:
         metadata = {"remaining_attempts": str(error.remaining_attempts)}
         return [error_details_pb2.ErrorInfo(reason="WRONG_CODE", domain=DOMAIN, metadata=metadata)]
+    if isinstance(error, TooManyStarts):
+        retry_delay = duration_pb2.Duration()
+        retry_delay.FromMilliseconds(max(0, round(error.retry_after * 1000)))
+        return [error_details_pb2.RetryInfo(retry_delay=retry_delay)]
     if isinstance(error, ServiceUnavailable):
         metadata = {"service": error.service}
         return [error_details_pb2.ErrorInfo(reason="DOWNSTREAM_UNAVAILABLE", domain=DOMAIN, metadata=metadata)]

@@ -71,7 +71,9 @@ class GatewayServiceServicer:
 
     def StartLogin(self, request, context):
         """Starts a login: e-mails a 6-digit code. Same answer for known and
-        unknown e-mail addresses.
+        unknown e-mail addresses. RESOURCE_EXHAUSTED when this e-mail address
+        started too many logins, or when this client address made too many
+        StartLogin calls in the current window (with google.rpc.RetryInfo).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,6 +122,10 @@ class GatewayServiceServicer:
         message telling the client to resync its state and subscribe without
         resume_after. A cursor that is not an event id (<ms>-<seq>) is
         INVALID_ARGUMENT.
+        RESOURCE_EXHAUSTED when the user already has the most open streams one
+        gateway allows (close one first), or when this stream fell too far
+        behind (resubscribe with resume_after). Not bounded by the time for a
+        unary call: a stream stays open until either side ends it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
