@@ -3,6 +3,7 @@ and one mail; the same key with another body is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -13,6 +14,7 @@ from tests.harness.sink import SmtpSink
 TEMPLATE = "auth.login_code"
 PARAMS = {"code": "135790", "expires_in_minutes": 10}
 REPEATS = 3
+AT_ONCE = 8
 
 
 @pytest.fixture
@@ -31,6 +33,20 @@ async def test_same_key_is_the_same_delivery_and_one_mail(
     (message,) = await sink.wait(to=email, after=mark, count=1, timeout=15.0)
     sent = await mail.get(answers[0].delivery_id)
     assert sent.status == "sent"
+    assert [m.id for m in await sink.messages(to=email, after=mark)] == [message.id]
+
+
+async def test_same_key_sent_at_once_is_one_delivery_and_one_mail(
+    mail: MailClient, sink: SmtpSink, email: str, key: str
+) -> None:
+    """The retries of a caller that timed out arrive together: only an atomic check-and-store makes them one."""
+    mark = await sink.mark()
+
+    answers = await asyncio.gather(*(mail.send(email, TEMPLATE, PARAMS, idempotency_key=key) for _ in range(AT_ONCE)))
+
+    assert len({a.delivery_id for a in answers}) == 1
+    (message,) = await sink.wait(to=email, after=mark, count=1, timeout=15.0)
+    assert (await mail.get(answers[0].delivery_id)).status == "sent"
     assert [m.id for m in await sink.messages(to=email, after=mark)] == [message.id]
 
 

@@ -9,11 +9,18 @@ ended at Mail, the sink holds all the mail there will be.
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 import redis.asyncio as aioredis
 
+from galaxy_contracts import redis_keys
+from galaxy_contracts import streams as contract_streams
 from galaxy_contracts.http import OperatorClient
 from galaxy_contracts.models import Account
+from galaxy_contracts.streams import RESERVED_PARAM
 from tests.boundaries.notificationmail.flows import (
     Recipients,
     always_mailed,
@@ -21,7 +28,7 @@ from tests.boundaries.notificationmail.flows import (
     respects_preferences,
     template_of,
 )
-from tests.harness import intent_producer
+from tests.harness import catalog, intent_producer, streams
 from tests.harness.sink import SmtpSink
 from tests.harness.waits import eventually_async
 
@@ -97,3 +104,31 @@ async def test_opted_out_user_gets_mail_only_where_preferences_do_not_apply(
     expected = 0 if respects_preferences(intent_type) else 1
     mailed = [d for d in await operator.deliveries(to=account.email) if d.intent_id == intent["intent_id"]]
     assert (len(mailed), received) == (expected, expected + 1), [d.status for d in mailed]
+
+
+async def test_mail_entry_written_twice_sends_one_mail(
+    recipients: Recipients, sink: SmtpSink, redis: aioredis.Redis, operator: OperatorClient
+) -> None:
+    """Mail's own guard on its stream, behind Notification's: two ``mail:deliveries`` entries with one
+    ``idempotency_key`` (a producer that wrote its entry again) are one delivery and one mail."""
+    account = await recipients.seed()
+    intent_type = always_mailed()
+    intent_id = f"i_{uuid.uuid4().hex}"
+    params = {**catalog.sample_params(intent_type), RESERVED_PARAM: catalog.recipient(account)}
+    entry = {
+        "idempotency_key": f"lab-{intent_id}",
+        "intent_id": intent_id,
+        "to": account.email,
+        "template": template_of(intent_type),
+        "locale": account.locale,
+        "params": json.dumps(params),
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    contract_streams.validate(redis_keys.MAIL_DELIVERIES, entry)
+    mark = await sink.mark()
+
+    await streams.add_all(redis, redis_keys.MAIL_DELIVERIES, [entry, entry])
+    await sent(operator, account, intent_id)
+    await settled(operator, account)
+
+    assert len(await sink.messages(to=account.email, after=mark)) == 1
