@@ -191,3 +191,14 @@ class RenderedDelivery(Delivery):
 
 class DeliveryList(BaseModel):
     deliveries: list[RenderedDelivery]
+
+
+class DeliveryQuery(BaseModel):
+    """The filters of ``GET /v1/operator/deliveries`` (query parameters; unknown ones are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    to: EmailStr | None = Field(None, max_length=254)
+    template: str | None = Field(None, max_length=128)
+    status: DeliveryStatus | None = None
+    limit: int = Field(50, ge=1, le=200)

@@ -1,4 +1,4 @@
-"""Service-token authentication for HTTP services."""
+"""Bearer-token authentication for HTTP services: service tokens and the operator credential."""
 
 from __future__ import annotations
 
@@ -27,6 +27,23 @@ class ServiceTokens:
         if matched is None:
             raise ProblemError(401, "unauthorized", "service token not accepted")
         return matched
+
+
+class OperatorToken:
+    """The operator credential (one token): 401 without a bearer token, 403 with any other one.
+
+    Mail Service's operator surface and its lab double check it with this same class.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+    def check(self, request: Request) -> None:
+        presented = bearer_token(request)
+        if presented is None:
+            raise ProblemError(401, "unauthorized", "missing bearer operator token")
+        if not hmac.compare_digest(self._token, presented.encode()):
+            raise ProblemError(403, "forbidden", "the operator surface needs the operator token")
 
 
 def bearer_token(request: Request) -> str | None:

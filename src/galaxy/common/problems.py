@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from galaxy_contracts.models import FieldViolation, Problem
 
 MAX_BODY_BYTES = 64 * 1024
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 M = TypeVar("M", bound=BaseModel)
 
 _TITLES = {
@@ -140,6 +142,30 @@ def _validated(model: type[M], data: dict[str, Any], strict: bool) -> M:
         if kinds & {"extra_forbidden", "model_type", "dict_type"} or any(k.endswith("_type") for k in kinds):
             raise ProblemError(400, "malformed_body", "unknown field or wrong type", violations(exc)) from exc
         raise ProblemError(422, "validation_failed", "one or more fields are invalid", violations(exc)) from exc
+
+
+def read_query(request: Request, model: type[M]) -> M:
+    """The query string as ``model`` (string values, validated with coercion): 422 ``validation_failed``
+    naming each parameter given more than once or invalid."""
+    params = request.query_params
+    repeated = [name for name in params if len(params.getlist(name)) > 1]
+    if repeated:
+        errors = [FieldViolation(field=name, message="given more than once") for name in repeated]
+        raise ProblemError(422, "validation_failed", "each parameter at most once", errors)
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as exc:
+        raise ProblemError(422, "validation_failed", "one or more parameters are invalid", violations(exc)) from exc
+
+
+def read_idempotency_key(request: Request) -> str:
+    """The ``Idempotency-Key`` header: 8-128 of ``A-Za-z0-9._:-``, else 422 ``validation_failed`` naming it."""
+    key = request.headers.get("idempotency-key")
+    if key is None or IDEMPOTENCY_KEY.fullmatch(key) is None:
+        message = "required: 8-128 characters of A-Z a-z 0-9 . _ : -"
+        errors = [FieldViolation(field="Idempotency-Key", message=message)]
+        raise ProblemError(422, "validation_failed", "a valid Idempotency-Key header is required", errors)
+    return key
 
 
 def explicit_nulls(model: BaseModel, prefix: str = "") -> list[str]:

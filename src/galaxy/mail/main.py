@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from galaxy.common.admin import Check, admin_app, listener
-from galaxy.common.auth import ServiceTokens
+from galaxy.common.auth import OperatorToken, ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect
 from galaxy.common.serve import Started, http_servers, run_service
@@ -26,7 +26,7 @@ from galaxy.mail.domain.model import RetryPolicy, utcnow
 from galaxy.mail.domain.ports import Provider
 from galaxy.mail.domain.service import Deliveries, Dispatcher
 from galaxy.mail.settings import Settings
-from galaxy.mail.transport.http import EXCEPTION_HANDLERS, Api, OperatorToken
+from galaxy.mail.transport.http import EXCEPTION_HANDLERS, Api
 from galaxy.mail.transport.queue import Runner
 from galaxy.mail.transport.stream import Consumer
 

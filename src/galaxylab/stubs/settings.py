@@ -17,3 +17,5 @@ class Settings(ProgramSettings):
 
     kind: Kind
     service_tokens_file: Path
+    operator_token_file: Path | None = None
+    """The boundary's ``operator.token``, as Mail Service reads it; the mail stub's operator surface needs it."""

@@ -60,6 +60,21 @@ def test_every_component_and_redis_is_a_program_named_boundary_component(boundar
     assert expected <= names
 
 
+@pytest.mark.parametrize(
+    ("program", "variable"),
+    [
+        ("gatewayauthsession-mail-stub", "GALAXYLAB_STUB_OPERATOR_TOKEN_FILE"),
+        ("gatewayauthsessionmail-mail", "GALAXY_MAIL_OPERATOR_TOKEN_FILE"),
+    ],
+)
+def test_mail_and_its_stub_read_the_boundarys_operator_token(program: str, variable: str) -> None:
+    """The double's operator surface takes the same credential as Mail Service's: the manifest's operator token."""
+    result = build()
+    boundary = program.rpartition("-mail")[0]
+
+    assert programs(result)[program]["env"][variable] == result["manifests"][boundary]["secrets"]["operator_token"]
+
+
 def test_ports_are_base_plus_the_conventions_offsets() -> None:
     env = programs(build())["gatewayauthsession-gateway"]["env"]
     assert env["GALAXY_GATEWAY_PORT"] == "21110"

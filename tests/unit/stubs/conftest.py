@@ -8,18 +8,17 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from galaxylab.stubs.main import create_app
-from tests.unit.stubs.helpers import TOKENS, authorization
+from tests.unit.stubs.helpers import authorization, stub_app
 
 
 @pytest.fixture
 def user_app() -> ASGIApp:
-    return create_app("user", TOKENS)
+    return stub_app("user")
 
 
 @pytest.fixture
 def mail_app() -> ASGIApp:
-    return create_app("mail", TOKENS)
+    return stub_app("mail")
 
 
 def _client(app: ASGIApp, caller: str | None) -> httpx.AsyncClient:

@@ -11,7 +11,7 @@ import pytest
 from galaxylab.stubs.domain.control import MAX_DELAY_SECONDS
 from galaxylab.stubs.main import create_app
 from galaxylab.stubs.settings import Kind
-from tests.unit.stubs.helpers import TOKENS
+from tests.unit.stubs.helpers import TOKENS, stub_app
 
 COMMON = [
     ("GET", "/_control/status"),
@@ -62,7 +62,7 @@ async def test_control_needs_the_lab_token(
     kind: Kind, method: str, path: str, authorization: str | None, status: int
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    transport = httpx.ASGITransport(app=create_app(kind, TOKENS))
+    transport = httpx.ASGITransport(app=stub_app(kind))
     async with httpx.AsyncClient(transport=transport, base_url="http://stub") as client:
         response = await client.request(method, path, headers=headers, json={})
 
@@ -355,7 +355,7 @@ async def test_reset_clears_everything(user: httpx.AsyncClient, user_control: ht
 async def test_reset_forgets_mail_deliveries_and_their_keys(
     mail: httpx.AsyncClient, mail_control: httpx.AsyncClient
 ) -> None:
-    body = {"to": "a@example.com", "template": "auth.login_code", "params": {}}
+    body = {"to": "a@example.com", "template": "auth.login_code", "params": {"code": "1", "expires_in_minutes": 1}}
     await mail.post("/v1/deliveries", json=body, headers={"Idempotency-Key": "key-00000001"})
 
     await mail_control.post("/_control/reset")

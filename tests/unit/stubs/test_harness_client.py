@@ -103,14 +103,18 @@ async def test_seed_account_and_accounts(user_stub: StubControl, user: httpx.Asy
 
 
 async def test_deliveries(mail_stub: StubControl, mail: httpx.AsyncClient) -> None:
-    body = {"to": "ada@example.com", "template": "auth.login_code", "params": {"code": "123456"}}
+    body = {
+        "to": "ada@example.com",
+        "template": "auth.login_code",
+        "params": {"code": "123456", "expires_in_minutes": 10},
+    }
     await mail.post("/v1/deliveries", json=body, headers={"Idempotency-Key": "key-00000001"})
 
     (delivery,) = await mail_stub.deliveries()
 
     assert (delivery.to, delivery.params, delivery.idempotency_key, delivery.caller) == (
         "ada@example.com",
-        {"code": "123456"},
+        {"code": "123456", "expires_in_minutes": 10},
         "key-00000001",
         "authsession",
     )

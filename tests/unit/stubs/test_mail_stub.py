@@ -1,4 +1,8 @@
-"""The mail stub takes direct sends (mail v1 ``/v1/deliveries``) and records them instead of sending."""
+"""The mail stub takes direct sends (mail v1 ``/v1/deliveries``) and records them instead of sending; its
+operator surface shows them rendered (the lab rendering) with their one ``recorded`` attempt.
+
+What it must answer exactly as Mail Service does is held by tests/unit/doubles/test_parity.py; these
+tests cover what only the stub has (recording, the control view, its rendering)."""
 
 from __future__ import annotations
 
@@ -10,13 +14,13 @@ from starlette.types import ASGIApp
 
 from galaxy_contracts.http import ApiError, MailClient
 from galaxy_contracts.models import Delivery
-from tests.unit.stubs.helpers import TOKENS
+from tests.unit.stubs.helpers import TOKENS, authorization
 
 LOGIN_CODE: dict[str, object] = {
     "to": "ada@example.com",
     "template": "auth.login_code",
     "locale": "de",
-    "params": {"code": "123456"},
+    "params": {"code": "123456", "expires_in_minutes": 10},
 }
 
 
@@ -33,7 +37,7 @@ async def test_a_delivery_is_accepted_and_recorded(mail: httpx.AsyncClient, mail
     recorded = (await mail_control.get("/_control/deliveries")).json()["deliveries"]
     assert recorded == [
         delivery.model_dump(mode="json")
-        | {"locale": "de", "params": {"code": "123456"}, "idempotency_key": "login:c_1:1", "caller": "authsession"}
+        | {"locale": "de", "params": LOGIN_CODE["params"], "idempotency_key": "login:c_1:1", "caller": "authsession"}
     ]
 
 
@@ -117,10 +121,61 @@ async def test_every_operation_needs_a_service_token(mail_app: ASGIApp, method: 
 async def test_the_typed_contract_client_works_against_the_stub(mail_app: ASGIApp) -> None:
     transport = httpx.ASGITransport(app=mail_app)
     async with MailClient("http://stub", TOKENS["authsession"], transport=transport) as client:
-        sent = await client.send("ada@example.com", "auth.login_code", {"code": "6543"}, idempotency_key="key-00000001")
+        sent = await client.send(
+            "ada@example.com",
+            "auth.login_code",
+            {"code": "6543", "expires_in_minutes": 10},
+            idempotency_key="key-00000001",
+        )
         again = await client.get(sent.delivery_id)
         with pytest.raises(ApiError) as missing:
             await client.get("d_" + "f" * 32)
 
     assert again == sent
     assert missing.value.status == 404
+
+
+async def test_the_operator_surface_shows_the_delivery_rendered_with_its_attempt(
+    mail: httpx.AsyncClient,
+) -> None:
+    created = (await send(mail, "login:c_1:1")).json()
+
+    view = (
+        await mail.get(f"/v1/operator/deliveries/{created['delivery_id']}", headers=authorization("operator"))
+    ).json()
+
+    assert view["subject"] == "[mail-stub] auth.login_code"
+    assert "code: 123456" in view["text_body"].splitlines()
+    assert (view["source"], view["locale"], view["attempts"]) == ("http", "de", 1)
+    assert [(a["attempt"], a["outcome"]) for a in view["history"]] == [(1, "recorded")]
+    assert view["message_id"] == f"<{created['delivery_id']}@mail-stub.invalid>"
+
+
+async def test_the_operator_list_is_newest_first_and_filtered(mail: httpx.AsyncClient) -> None:
+    first = (await send(mail, "login:c_1:1")).json()
+    second = (await send(mail, "login:c_2:1", LOGIN_CODE | {"to": "Bob@Example.com"})).json()
+    operator = authorization("operator")
+
+    everything = (await mail.get("/v1/operator/deliveries", headers=operator)).json()["deliveries"]
+    bob = (await mail.get("/v1/operator/deliveries?to=bob@example.com", headers=operator)).json()["deliveries"]
+    one = (await mail.get("/v1/operator/deliveries?limit=1", headers=operator)).json()["deliveries"]
+    none = (await mail.get("/v1/operator/deliveries?status=failed", headers=operator)).json()["deliveries"]
+
+    assert [d["delivery_id"] for d in everything] == [second["delivery_id"], first["delivery_id"]]
+    assert [d["delivery_id"] for d in bob] == [second["delivery_id"]]
+    assert [d["delivery_id"] for d in one] == [second["delivery_id"]]
+    assert none == []
+
+
+async def test_the_same_key_from_another_caller_is_another_delivery(mail_app: ASGIApp) -> None:
+    transport = httpx.ASGITransport(app=mail_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://stub") as client:
+        one = await client.post(
+            "/v1/deliveries", json=LOGIN_CODE, headers={"Idempotency-Key": "shared-key", **authorization("authsession")}
+        )
+        other = await client.post(
+            "/v1/deliveries", json=LOGIN_CODE, headers={"Idempotency-Key": "shared-key", **authorization("gateway")}
+        )
+
+    assert (one.status_code, other.status_code) == (202, 202)
+    assert one.json()["delivery_id"] != other.json()["delivery_id"]

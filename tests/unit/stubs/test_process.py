@@ -21,7 +21,7 @@ from galaxylab.stubs.main import create_admin, create_app
 from galaxylab.stubs.settings import Settings
 from tests.harness.waits import eventually, until_async
 from tests.unit.programs import child_environment
-from tests.unit.stubs.helpers import TOKENS
+from tests.unit.stubs.helpers import OPERATOR_TOKEN, TOKENS
 
 DEADLINE_SECONDS = 30.0  # a deadline, not a wait: a loaded 2-core host needs seconds to start Python
 
@@ -124,25 +124,42 @@ def _stub_process(env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def test_galaxylab_stub_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
-    tokens_file = tmp_path / "service-tokens.json"
+def _secret_files(directory: Path) -> dict[str, str]:
+    """The boundary's tokens file and operator token, as the lab places them, by their variables."""
+    tokens_file = directory / "service-tokens.json"
     tokens_file.write_text(json.dumps(TOKENS))
+    operator_file = directory / "operator.token"
+    operator_file.write_text(OPERATOR_TOKEN + "\n")
+    return {
+        "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": str(tokens_file),
+        "GALAXYLAB_STUB_OPERATOR_TOKEN_FILE": str(operator_file),
+    }
+
+
+def test_galaxylab_stub_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     port, admin_port = _free_ports(2)
     process = _stub_process(
         {
             "GALAXYLAB_STUB_KIND": "mail",
             "GALAXYLAB_STUB_PORT": str(port),
             "GALAXYLAB_STUB_ADMIN_PORT": str(admin_port),
-            "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": str(tokens_file),
+            **_secret_files(tmp_path),
         }
     )
+    operator = f"http://127.0.0.1:{port}/v1/operator/deliveries"
     try:
         _wait_ready(f"http://127.0.0.1:{admin_port}/healthz", process)
         sent = httpx.post(
             f"http://127.0.0.1:{port}/v1/deliveries",
-            json={"to": "ada@example.com", "template": "auth.login_code", "params": {"code": "123456"}},
+            json={
+                "to": "ada@example.com",
+                "template": "auth.login_code",
+                "params": {"code": "123456", "expires_in_minutes": 10},
+            },
             headers={"Authorization": f"Bearer {TOKENS['authsession']}", "Idempotency-Key": "key-00000001"},
         )
+        listed = httpx.get(operator, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
+        refused = httpx.get(operator, headers={"Authorization": f"Bearer {TOKENS['lab']}"})
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=DEADLINE_SECONDS)
     finally:
@@ -150,11 +167,13 @@ def test_galaxylab_stub_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -
         process.wait()
 
     assert sent.status_code == 202
+    assert [d["delivery_id"] for d in listed.json()["deliveries"]] == [sent.json()["delivery_id"]]
+    assert refused.status_code == 403
     assert process.returncode == 0, output
     lines = [json.loads(line) for line in output.splitlines()]
     assert {line["service"] for line in lines} == {"mail-stub"}
     assert any(line["msg"] == "Application shutdown complete." for line in lines)
-    assert not any(token in output for token in TOKENS.values())
+    assert not any(token in output for token in [*TOKENS.values(), OPERATOR_TOKEN])
 
 
 def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
@@ -207,8 +226,6 @@ def test_tokens_without_a_lab_entry_are_refused_naming_the_file(tmp_path: Path) 
 
 
 def test_a_taken_port_is_one_line_naming_it(tmp_path: Path) -> None:
-    tokens_file = tmp_path / "service-tokens.json"
-    tokens_file.write_text(json.dumps(TOKENS))
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         [admin_port] = _free_ports(1)
@@ -216,10 +233,32 @@ def test_a_taken_port_is_one_line_naming_it(tmp_path: Path) -> None:
             "GALAXYLAB_STUB_KIND": "mail",
             "GALAXYLAB_STUB_PORT": str(port),
             "GALAXYLAB_STUB_ADMIN_PORT": str(admin_port),
-            "GALAXYLAB_STUB_SERVICE_TOKENS_FILE": str(tokens_file),
+            **_secret_files(tmp_path),
         }
 
         assert_refused(_stub_process(env), f"cannot listen for HTTP on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("operator_file", [None, "/nonexistent/operator.token", "empty"])
+def test_the_mail_stub_needs_a_readable_operator_token(tmp_path: Path, operator_file: str | None) -> None:
+    """As Mail Service does: the operator surface cannot be served without its credential."""
+    port, admin_port = _free_ports(2)
+    env = {
+        "GALAXYLAB_STUB_KIND": "mail",
+        "GALAXYLAB_STUB_PORT": str(port),
+        "GALAXYLAB_STUB_ADMIN_PORT": str(admin_port),
+        **_secret_files(tmp_path),
+    }
+    if operator_file is None:
+        del env["GALAXYLAB_STUB_OPERATOR_TOKEN_FILE"]
+    elif operator_file == "empty":
+        (tmp_path / "operator.token").write_text("\n")
+    else:
+        env["GALAXYLAB_STUB_OPERATOR_TOKEN_FILE"] = operator_file
+
+    output = assert_refused(_stub_process(env), "GALAXYLAB_STUB_OPERATOR_TOKEN_FILE")
+
+    assert not any(token in output for token in TOKENS.values())
 
 
 def assert_refused(process: subprocess.Popen[str], complaint: str) -> str:

@@ -18,8 +18,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
 
 from galaxy_contracts import SPEC_DIR
-from galaxylab.stubs.main import create_app
-from tests.unit.stubs.helpers import TOKENS, authorization
+from tests.unit.stubs.helpers import authorization, stub_app
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -28,7 +27,7 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_path(SPEC_DIR / "http" / "user.openapi.yaml", config=CONFIG)
-APP = create_app("user", TOKENS)
+APP = stub_app("user")
 schema.app = APP
 AUTH = authorization("authsession")
 KNOWN_ID = "u_" + "a" * 32
@@ -56,8 +55,8 @@ def _positive(case: schemathesis.Case[Any]) -> bool:
 def _documented_rules(case: schemathesis.Case[Any]) -> None:
     """Keep positive cases within rules the contract states in prose, not in the schema.
 
-    - ``display_name``: "Trimmed; no control characters" (so blank or with a
-      control character is a 422);
+    - ``display_name`` and a block's ``reason``: "Trimmed; no control characters"
+      (so blank or with a control character is a 422);
     - ``format: email`` allows RFC 6761 special-use domains (``x@y.test``), which
       galaxy_contracts.models (EmailStr, as the real services validate) refuses
       with 422 because no mail can be delivered there.
@@ -67,14 +66,16 @@ def _documented_rules(case: schemathesis.Case[Any]) -> None:
     body = case.body
     if not (_positive(case) and isinstance(body, dict)):
         return
-    email, name = body.get("email"), body.get("display_name")
+    email = body.get("email")
     if isinstance(email, str):
         local, _, domain = email.rpartition("@")
         if domain.lower().rsplit(".", 1)[-1] in email_validator.SPECIAL_USE_DOMAIN_NAMES:
             body["email"] = f"{local}@example.com"
-    if isinstance(name, str):
-        printable = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
-        body["display_name"] = printable or "Ada"
+    for field, fallback in (("display_name", "Ada"), ("reason", "abuse")):
+        text = body.get(field)
+        if isinstance(text, str):
+            printable = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
+            body[field] = printable or fallback
 
 
 def _ensure_account(user_id: str) -> None:

@@ -1,22 +1,14 @@
-"""Which templates exist and the params each requires: the direct ones, plus every e-mail of the catalog."""
+"""What a template sees when it is rendered; which templates exist and their params is the contract's
+(galaxy_contracts.mail_templates)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from galaxy_contracts import streams
+from galaxy_contracts.mail_templates import LOGIN_CODE, required_params
 
-LOGIN_CODE = "auth.login_code"
-DIRECT: dict[str, tuple[str, ...]] = {LOGIN_CODE: ("code", "expires_in_minutes")}
-"""Templates sent straight over HTTP (never through notification intents), with their params."""
-
-
-def required_params() -> dict[str, tuple[str, ...]]:
-    """``{template: params}``: a catalog e-mail template requires the params of its intent type."""
-    catalog: Mapping[str, Any] = streams.catalog()["types"]
-    from_catalog = {spec["email"]["template"]: tuple(spec["params"]) for spec in catalog.values() if "email" in spec}
-    return DIRECT | from_catalog
+__all__ = ["LOGIN_CODE", "context", "required_params"]
 
 
 def context(to: str, locale: str, params: Mapping[str, Any]) -> dict[str, Any]:

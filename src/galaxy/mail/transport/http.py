@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
-import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from galaxy.common import problems
-from galaxy.common.auth import ServiceTokens, bearer_token
-from galaxy.common.problems import ProblemError, problem_response, read_json, violations
+from galaxy.common.auth import OperatorToken, ServiceTokens
+from galaxy.common.problems import problem_response, read_idempotency_key, read_json, read_query
 from galaxy.mail.domain.errors import DeliveryNotFound, IdempotencyKeyReused, Invalid, RenderFailed, StoreUnavailable
 from galaxy.mail.domain.model import Delivery, MailRequest, Origin
 from galaxy.mail.domain.service import Deliveries
 from galaxy_contracts import models
-from galaxy_contracts.models import DeliveryRequest, DeliveryStatus, EmailStr, FieldViolation
+from galaxy_contracts.models import DeliveryQuery, DeliveryRequest, FieldViolation
 
 log = logging.getLogger(__name__)
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,128}")
-
-
-class OperatorToken:
-    """The operator credential: 401 without a bearer token, 403 with any other one."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token.encode()
-
-    def check(self, request: Request) -> None:
-        presented = bearer_token(request)
-        if presented is None:
-            raise ProblemError(401, "unauthorized", "missing bearer operator token")
-        if not hmac.compare_digest(self._token, presented.encode()):
-            raise ProblemError(403, "forbidden", "the operator surface needs the operator token")
-
-
-class OperatorQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    to: EmailStr | None = Field(None, max_length=254)
-    template: str | None = Field(None, max_length=128)
-    status: DeliveryStatus | None = None
-    limit: int = Field(50, ge=1, le=200)
 
 
 class Api:
@@ -64,7 +38,7 @@ class Api:
 
     async def create(self, request: Request) -> Response:
         caller = self._tokens.caller(request)
-        key = idempotency_key(request)
+        key = read_idempotency_key(request)
         body = await read_json(request, DeliveryRequest, strict=True, forbid_null=True)
         mail = MailRequest(to=body.to, template=body.template, locale=body.locale, params=body.params)
         delivery, created = await self._deliveries.submit(mail, Origin("http", key, caller=caller))
@@ -76,33 +50,13 @@ class Api:
 
     async def operator_list(self, request: Request) -> Response:
         self._operator.check(request)
-        query = operator_query(request)
+        query = read_query(request, DeliveryQuery)
         found = await self._deliveries.search(query.to, query.template, query.status, query.limit)
         return _json(models.DeliveryList(deliveries=[rendered(d) for d in found]))
 
     async def operator_get(self, request: Request) -> Response:
         self._operator.check(request)
         return _json(rendered(await self._deliveries.get(request.path_params["delivery_id"])))
-
-
-def idempotency_key(request: Request) -> str:
-    key = request.headers.get("idempotency-key")
-    if key is None or IDEMPOTENCY_KEY.fullmatch(key) is None:
-        message = "required: 8-128 characters of A-Z a-z 0-9 . _ : -"
-        errors = [FieldViolation(field="Idempotency-Key", message=message)]
-        raise ProblemError(422, "validation_failed", "a valid Idempotency-Key header is required", errors)
-    return key
-
-
-def operator_query(request: Request) -> OperatorQuery:
-    repeated = [name for name in request.query_params if len(request.query_params.getlist(name)) > 1]
-    if repeated:
-        errors = [FieldViolation(field=name, message="given more than once") for name in repeated]
-        raise ProblemError(422, "validation_failed", "each filter at most once", errors)
-    try:
-        return OperatorQuery.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        raise ProblemError(422, "validation_failed", "one or more filters are invalid", violations(exc)) from exc
 
 
 def public(delivery: Delivery) -> models.Delivery:

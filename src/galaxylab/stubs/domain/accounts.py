@@ -1,10 +1,15 @@
-"""User stub: accounts in memory, with the contract's semantics (contracts/http/user.openapi.yaml)."""
+"""User stub: accounts in memory, with the contract's semantics (contracts/http/user.openapi.yaml).
+
+Every operation checks its input before it looks the account up, in User Service's order, so an unknown
+id with an invalid change is a 422 here as there (the parity tests in tests/unit/doubles hold both to it).
+"""
 
 from __future__ import annotations
 
 import secrets
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -17,6 +22,7 @@ from galaxy_contracts.models import (
 )
 
 DISPLAY_NAME_MAX = 64
+REASON_MAX = 200
 
 
 class AccountNotFound(Exception):
@@ -79,19 +85,16 @@ class AccountStore:
         return account
 
     def update(self, user_id: str, update: AccountUpdate) -> Account:
+        changes = validated_changes(update)
         account = self.get(user_id)
-        changes: dict[str, object] = {}
-        if update.display_name is not None:
-            changes["display_name"] = clean_display_name(update.display_name)
-        if update.locale is not None:
-            changes["locale"] = update.locale
-        if update.notification_preferences is not None:
-            patch = update.notification_preferences.model_dump(exclude_none=True)
+        if "notification_preferences" in changes:
+            patch = changes["notification_preferences"]
             changes["notification_preferences"] = account.notification_preferences.model_copy(update=patch)
         return self._change(account, changes)
 
-    def block(self, user_id: str) -> Account:
-        """The contract asks only for a 1-200 character reason; the stub keeps no reason."""
+    def block(self, user_id: str, reason: str) -> Account:
+        """The reason must be a non-blank line of at most 200 characters; the stub does not keep it."""
+        clean_text("reason", reason, REASON_MAX)
         return self._change(self.get(user_id), {"blocked": True})
 
     def unblock(self, user_id: str) -> Account:
@@ -139,11 +142,31 @@ def default_display_name(email: str) -> str:
     return email.rpartition("@")[0][:DISPLAY_NAME_MAX] or email[:DISPLAY_NAME_MAX]
 
 
-def clean_display_name(value: str) -> str:
-    """Trimmed, non-blank, without control characters (the contract's rule)."""
+def validated_changes(update: AccountUpdate) -> dict[str, Any]:
+    """The fields an update sets, checked as User Service checks them: at least one field, at least one
+    preference when ``notification_preferences`` is given, a trimmed display name without control characters."""
+    if not update.model_fields_set:
+        raise InvalidUpdate("body", "name at least one field to change")
+    changes: dict[str, Any] = {}
+    if update.notification_preferences is not None:
+        patch = update.notification_preferences.model_dump(exclude_unset=True)
+        if not patch:
+            raise InvalidUpdate("notification_preferences", "name at least one preference to change")
+        changes["notification_preferences"] = patch
+    if update.display_name is not None:
+        changes["display_name"] = clean_text("display_name", update.display_name, DISPLAY_NAME_MAX)
+    if update.locale is not None:
+        changes["locale"] = update.locale
+    return changes
+
+
+def clean_text(field: str, value: str, limit: int) -> str:
+    """Trimmed, non-blank, at most ``limit`` characters, without control characters (the contract's rule)."""
     trimmed = value.strip()
     if not trimmed:
-        raise InvalidUpdate("display_name", "must not be blank")
+        raise InvalidUpdate(field, "must not be blank")
+    if len(trimmed) > limit:
+        raise InvalidUpdate(field, f"must be at most {limit} characters")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in trimmed):
-        raise InvalidUpdate("display_name", "must not contain control characters")
+        raise InvalidUpdate(field, "must not contain control characters")
     return trimmed

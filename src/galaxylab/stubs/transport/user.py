@@ -1,4 +1,7 @@
-"""User v1 routes (contracts/http/user.openapi.yaml), served from the in-memory store."""
+"""User v1 routes (contracts/http/user.openapi.yaml), served from the in-memory store.
+
+Each handler checks in User Service's order (credential, body, id, values, then the account), so the same
+request gets the same status and problem code from the service and from this double."""
 
 from __future__ import annotations
 
@@ -47,35 +50,43 @@ class UserApi:
         return model_response(ResolveResponse(account=account, created=created))
 
     async def get(self, request: Request) -> Response:
-        user_id = self._user_id(request)
+        _not_resolve(request)
+        self.tokens.caller(request)
+        user_id = _user_id(request)
         with _known_account():
             return model_response(self.store.get(user_id))
 
     async def update(self, request: Request) -> Response:
-        user_id = self._user_id(request)
+        _not_resolve(request)
+        self.tokens.caller(request)
         body = await read_body(request, AccountUpdate)
-        _require_some(body.model_fields_set, "body")
-        if body.notification_preferences is not None:
-            _require_some(body.notification_preferences.model_fields_set, "notification_preferences")
+        user_id = _user_id(request)
         with _valid_change(), _known_account():
             return model_response(self.store.update(user_id, body))
 
     async def block(self, request: Request) -> Response:
-        user_id = self._user_id(request)
-        await read_body(request, BlockRequest)
-        with _known_account():
-            return model_response(self.store.block(user_id))
+        self.tokens.caller(request)
+        body = await read_body(request, BlockRequest)
+        user_id = _user_id(request)
+        with _valid_change(), _known_account():
+            return model_response(self.store.block(user_id, body.reason))
 
     async def unblock(self, request: Request) -> Response:
-        user_id = self._user_id(request)
+        self.tokens.caller(request)
+        user_id = _user_id(request)
         with _known_account():
             return model_response(self.store.unblock(user_id))
 
-    def _user_id(self, request: Request) -> str:
-        self.tokens.caller(request)
-        if request.path_params["user_id"] == RESOLVE and request.method != "POST":
-            raise HTTPException(405, headers={"Allow": "POST"})  # the resolve route's path, not an id
-        return path_id(request, "user_id", USER_ID_PATTERN)
+
+def _not_resolve(request: Request) -> None:
+    """``/v1/accounts/resolve`` is the resolve route's path, not an id: only POST exists there (405 before
+    authentication, as User Service answers)."""
+    if request.path_params["user_id"] == RESOLVE:
+        raise HTTPException(405, headers={"Allow": "POST"})
+
+
+def _user_id(request: Request) -> str:
+    return path_id(request, "user_id", USER_ID_PATTERN)
 
 
 @contextmanager
@@ -93,9 +104,3 @@ def _known_account() -> Iterator[None]:
         yield
     except AccountNotFound as exc:
         raise ProblemError(404, "not_found", "no such account") from exc
-
-
-def _require_some(fields: set[str], where: str) -> None:
-    if not fields:
-        errors = [FieldViolation(field=where, message="at least one field is required")]
-        raise ProblemError(422, "validation_failed", "nothing to change", errors)

@@ -1,0 +1,1 @@
+"""Parity of the lab doubles with their services."""
