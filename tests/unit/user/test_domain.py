@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from galaxy.user.domain.errors import AccountNotFound, Invalid
+from galaxy.user.domain.errors import AccountNotFound, Invalid, StaleAccount
 from galaxy.user.domain.model import (
     Account,
     Intent,
@@ -41,7 +41,11 @@ class MemoryStore:
         self.accounts[candidate.user_id] = candidate
         return candidate, True
 
-    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
+    async def save(
+        self, account: Account, attributes: Collection[str], announce: Intent | None = None, *, replacing: Account
+    ) -> bool:
+        if self.accounts.get(account.user_id) != replacing:
+            raise StaleAccount(account.user_id)
         self.writes.append((account.user_id, sorted(attributes)))
         self.accounts[account.user_id] = account
         if announce is not None:
