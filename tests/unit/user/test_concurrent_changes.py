@@ -42,6 +42,24 @@ class Ticks:
         return self.now
 
 
+class RacingStore(RedisAccountStore):
+    """The real store, except that the first ``racers`` reads wait for one another: every change reads the
+    account before any of them writes, however the event loop would have ordered them."""
+
+    def __init__(self, redis: fakeredis.FakeAsyncRedis, racers: int) -> None:
+        super().__init__(redis)
+        self._racers = racers
+        self._barrier = asyncio.Barrier(racers)
+
+    async def get(self, user_id: str) -> Account | None:
+        account = await super().get(user_id)
+        if self._racers > 0:
+            self._racers -= 1
+            async with asyncio.timeout(10):
+                await self._barrier.wait()
+        return account
+
+
 async def as_change(number: int, update: Awaitable[Account]) -> Account:
     CHANGE.set(number)  # each gathered change runs in its own task, with its own copy of the context
     return await update
@@ -82,7 +100,7 @@ def applied(state: dict[str, object], change: ProfileChange) -> dict[str, object
 
 async def test_concurrent_changes_announce_exactly_what_each_changed(redis: fakeredis.FakeAsyncRedis) -> None:
     ticks = Ticks()
-    accounts = Accounts(RedisAccountStore(redis), ticks)
+    accounts = Accounts(RacingStore(redis, UPDATES), ticks)
     first, _ = await accounts.resolve("race@example.com")
     rng = random.Random(20250102)
     changes = [random_change(rng) for _ in range(UPDATES)]
@@ -103,10 +121,10 @@ async def test_concurrent_changes_announce_exactly_what_each_changed(redis: fake
 
 
 async def test_each_change_answers_the_account_as_it_left_it(redis: fakeredis.FakeAsyncRedis) -> None:
-    accounts = Accounts(RedisAccountStore(redis), Ticks())
-    first, _ = await accounts.resolve("answers@example.com")
     changes = [ProfileChange(display_name=f"Name {n}") for n in range(10)]
     changes += [ProfileChange(locale="de"), ProfileChange(preferences=PreferencesChange(push_enabled=False))]
+    accounts = Accounts(RacingStore(redis, len(changes)), Ticks())
+    first, _ = await accounts.resolve("answers@example.com")
 
     results = await asyncio.gather(*(accounts.update(first.user_id, change) for change in changes))
 
@@ -119,13 +137,34 @@ async def test_each_change_answers_the_account_as_it_left_it(redis: fakeredis.Fa
     )
 
 
-async def test_identical_concurrent_changes_announce_one_change(
+async def test_identical_concurrent_changes_announce_one_change(redis: fakeredis.FakeAsyncRedis) -> None:
+    accounts = Accounts(RacingStore(redis, 10), Ticks())
+    first, _ = await accounts.resolve("twins@example.com")
+
+    results = await asyncio.gather(*(accounts.update(first.user_id, ProfileChange(display_name="Twin")) for _ in range(10)))
+
+    assert {result.display_name for result in results} == {"Twin"}
+    [intent] = await intents(redis)
+    assert json.loads(intent["params"]) == {"changed_fields": "display_name"}
+
+
+async def test_concurrent_changes_over_http_all_land(
     client: httpx.AsyncClient, account: dict[str, object], redis: fakeredis.FakeAsyncRedis
 ) -> None:
     path = f"/v1/accounts/{account['user_id']}"
+    bodies = [{"display_name": "Http"}, {"locale": "fr"}, {"notification_preferences": {"email_enabled": False}}]
 
-    responses = await asyncio.gather(*(client.patch(path, json={"display_name": "Twin"}) for _ in range(10)))
+    responses = await asyncio.gather(*(client.patch(path, json=body) for body in bodies))
 
-    assert {(r.status_code, r.json()["display_name"]) for r in responses} == {(200, "Twin")}
-    [intent] = await intents(redis)
-    assert json.loads(intent["params"]) == {"changed_fields": "display_name"}
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    final = (await client.get(path)).json()
+    assert (final["display_name"], final["locale"], final["notification_preferences"]["email_enabled"]) == (
+        "Http",
+        "fr",
+        False,
+    )
+    assert sorted(json.loads(i["params"])["changed_fields"] for i in await intents(redis)) == [
+        "display_name",
+        "locale",
+        "notification_preferences.email_enabled",
+    ]
