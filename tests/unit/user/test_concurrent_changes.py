@@ -68,9 +68,7 @@ async def as_change(number: int, update: Awaitable[Account]) -> Account:
 def random_change(rng: random.Random) -> ProfileChange:
     """One to all of the fields, each to one of few values, so concurrent changes often touch the same field."""
     chosen = rng.sample(FIELDS, rng.randint(1, len(FIELDS)))
-    prefs = {
-        name.rpartition(".")[2]: rng.choice([True, False]) for name in chosen if name.startswith("notification")
-    }
+    prefs = {name.rpartition(".")[2]: rng.choice([True, False]) for name in chosen if name.startswith("notification")}
     return ProfileChange(
         display_name=rng.choice(["Ada", "Grace", "Edsger"]) if "display_name" in chosen else None,
         locale=rng.choice(["en", "de", "fr"]) if "locale" in chosen else None,
@@ -141,7 +139,9 @@ async def test_identical_concurrent_changes_announce_one_change(redis: fakeredis
     accounts = Accounts(RacingStore(redis, 10), Ticks())
     first, _ = await accounts.resolve("twins@example.com")
 
-    results = await asyncio.gather(*(accounts.update(first.user_id, ProfileChange(display_name="Twin")) for _ in range(10)))
+    results = await asyncio.gather(
+        *(accounts.update(first.user_id, ProfileChange(display_name="Twin")) for _ in range(10))
+    )
 
     assert {result.display_name for result in results} == {"Twin"}
     [intent] = await intents(redis)

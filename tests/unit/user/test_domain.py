@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from galaxy.user.domain.errors import AccountNotFound, Invalid, StaleAccount
+from galaxy.user.domain.errors import AccountNotFound, Invalid, StaleAccount, StoreUnavailable
 from galaxy.user.domain.model import (
     Account,
     Intent,
@@ -167,6 +167,28 @@ async def test_unblocking_an_unblocked_account_writes_nothing(accounts: Accounts
     account, _ = await accounts.resolve("p@q.r")
 
     assert await accounts.unblock(account.user_id) == account
+    assert store.writes == []
+
+
+class AlwaysOvertaken(MemoryStore):
+    """Another change of the account is written between every read and write of this one."""
+
+    async def save(
+        self, account: Account, attributes: Collection[str], announce: Intent | None = None, *, replacing: Account
+    ) -> bool:
+        self.accounts[account.user_id] = replace(replacing, updated_at=replacing.updated_at + timedelta(seconds=1))
+        return await super().save(account, attributes, announce, replacing=replacing)
+
+
+async def test_a_change_always_overtaken_gives_up_as_unavailable() -> None:
+    store = AlwaysOvertaken()
+    accounts = Accounts(store, Clock())
+    account, _ = await accounts.resolve("busy@example.com")
+
+    with pytest.raises(StoreUnavailable):
+        await accounts.update(account.user_id, ProfileChange(display_name="Never"))
+
+    assert store.published == []
     assert store.writes == []
 
 

@@ -54,7 +54,9 @@ class Accounts:
 
         updated, announced = await self._change(user_id, apply)
         if announced is not None:
-            log.info("account updated", extra={"user_id": user_id, "changed_fields": announced.params["changed_fields"]})
+            log.info(
+                "account updated", extra={"user_id": user_id, "changed_fields": announced.params["changed_fields"]}
+            )
         return updated
 
     async def block(self, user_id: str, reason: str) -> Account:
