@@ -39,8 +39,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def users() -> FakeUserService:
-    return FakeUserService()
+def users(clock: FakeClock) -> FakeUserService:
+    return FakeUserService(clock=clock)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from galaxy.authsession.domain.model import Challenge, Intent, ResolvedAccount, Session
+from galaxy.authsession.domain.model import Challenge, Intent, ResolvedAccount, Session, WelcomeNote
 from galaxy_contracts.models import Locale
 
 Clock = Callable[[], float]
@@ -26,6 +26,24 @@ class ChallengeStore(Protocol):
     async def claim(self, challenge_id: str, *, now: float, max_attempts: int, lease_seconds: float) -> str: ...
     async def release(self, challenge_id: str, claim: str) -> None: ...
     async def complete(self, challenge_id: str, claim: str, session: Session, intent: Intent | None) -> bool: ...
+
+    # The welcome outbox. ``claim`` notes, in the same atomic step, that a welcome may be owed (a WelcomeNote,
+    # due when the claim's lease ends); ``complete`` and ``discard`` remove the note in their atomic step,
+    # ``release`` keeps it (User Service may have created the account before the call failed).
+
+    async def due_welcomes(self, *, now: float, lease_seconds: float, limit: int) -> list[WelcomeNote]:
+        """Up to ``limit`` notes due at ``now``, each held for ``lease_seconds`` (then due again) and counted as
+        one more attempt."""
+        ...
+
+    async def settle_welcome(self, challenge_id: str, intent: Intent | None) -> bool:
+        """Remove the note and write ``intent`` (if any) to ``notification:intents``, atomically; False (and
+        nothing written) when the note was settled already."""
+        ...
+
+    async def pending_welcomes(self) -> int:
+        """How many notes there are."""
+        ...
 
 
 class SessionStore(Protocol):
@@ -50,3 +68,5 @@ class LoginMetrics(Protocol):
     def challenge_confirmed(self) -> None: ...
     def challenge_failed(self, reason: str) -> None: ...
     def session_revoked(self) -> None: ...
+    def welcome_relayed(self) -> None: ...
+    def welcome_outbox(self, pending: int) -> None: ...

@@ -159,7 +159,7 @@ class RedisAccountStore:
         hash_items = _pairs({n: everything[n] for n in names})
         intent_items = _pairs(intent_entry(announce)) if announce else []
         keys = [ACCOUNT_KEY.format(account.user_id), redis_keys.NOTIFICATION_INTENTS]
-        args = [len(expected), *expected, len(hash_items), *hash_items, *intent_items]
+        args: list[str | int] = [len(expected), *expected, len(hash_items), *hash_items, *intent_items]
         with unavailable_on_outage():
             written = int(await self._update_existing(keys=keys, args=args))
         if written < 0:
