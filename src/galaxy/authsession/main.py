@@ -39,7 +39,7 @@ PROGRAM = "galaxy-authsession"
 
 
 @dataclass(frozen=True)
-class Login:
+class Wired:
     """The login use cases and the HTTP clients they opened (closed by the app's lifespan)."""
 
     service: LoginService
@@ -53,7 +53,7 @@ def create_login(
     user_transport: httpx.AsyncBaseTransport | None = None,
     mail_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.time,
-) -> Login:
+) -> Wired:
     """The use cases over ``redis`` and new User/Mail clients. Secrets are read now (a bad file raises
     ``ConfigError`` naming the setting). The transports and the clock are for tests."""
     signer = Signer(
@@ -86,13 +86,13 @@ def create_login(
         clock=clock,
         metrics=PrometheusLoginMetrics(),
     )
-    return Login(service, (users, mail))
+    return Wired(service, (users, mail))
 
 
 def create_app(
     settings: Settings,
     redis: aioredis.Redis,
-    login: Login | None = None,
+    login: Wired | None = None,
     *,
     user_transport: httpx.AsyncBaseTransport | None = None,
     mail_transport: httpx.AsyncBaseTransport | None = None,

@@ -25,7 +25,7 @@ from redis.typing import EncodableT
 
 from galaxy.authsession.adapters._redis import decoded, text
 from galaxy.authsession.domain.errors import ChallengeNotFound, TooManyAttempts
-from galaxy.authsession.domain.model import Challenge, Intent, Session, WelcomeNote, rfc3339
+from galaxy.authsession.domain.model import Challenge, Claim, Intent, Session, WelcomeNote, rfc3339
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.models import LOCALES, Locale
 
@@ -59,20 +59,20 @@ return {'wrong', max - attempts}
 """
 
 # KEYS[1] challenge, [2] welcome outbox, [3] its note; ARGV now, max_attempts, claim, claim_until, challenge id.
-# -> gone | spent | busy | claimed. A claim notes a possible welcome (kept from an earlier claim: noted_at),
-# due when the claim's lease ends.
+# -> {gone} | {spent} | {busy} | {claimed, 1 if an earlier claim's note was still there else 0}. A claim notes
+# a possible welcome, due when the claim's lease ends.
 _CLAIM = """
-local h = redis.call('HMGET', KEYS[1], 'expires_at', 'attempts', 'claim_until', 'email', 'locale')
+local h = redis.call('HMGET', KEYS[1], 'expires_at', 'attempts', 'claim_until', 'email', 'locale', 'created_at')
 local now = tonumber(ARGV[1])
-if not h[1] or tonumber(h[1]) <= now then return 'gone' end
-if tonumber(h[2]) >= tonumber(ARGV[2]) then return 'spent' end
-if h[3] and tonumber(h[3]) > now then return 'busy' end
+if not h[1] or tonumber(h[1]) <= now then return {'gone'} end
+if tonumber(h[2]) >= tonumber(ARGV[2]) then return {'spent'} end
+if h[3] and tonumber(h[3]) > now then return {'busy'} end
 redis.call('HSET', KEYS[1], 'claim', ARGV[3], 'claim_until', ARGV[4])
-redis.call('HSET', KEYS[3], 'email', h[4], 'locale', h[5] or '')
-redis.call('HSETNX', KEYS[3], 'noted_at', ARGV[1])
+local resumed = redis.call('EXISTS', KEYS[3])
+redis.call('HSET', KEYS[3], 'email', h[4], 'locale', h[5] or '', 'started_at', h[6] or ARGV[1])
 redis.call('HSETNX', KEYS[3], 'attempts', '0')
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
-return 'claimed'
+return {'claimed', resumed}
 """
 
 # KEYS[1] challenge; ARGV claim
@@ -106,13 +106,13 @@ return 1
 """
 
 # KEYS[1] welcome outbox; ARGV now, lease_until, limit, note key prefix.
-# -> {{challenge id, email, locale, noted_at, attempts}, ...} of the due notes, each now due at lease_until
+# -> {{challenge id, email, locale, started_at, attempts}, ...} of the due notes, each now due at lease_until
 _TAKE_DUE_WELCOMES = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local taken = {}
 for _, id in ipairs(ids) do
   local note = ARGV[4] .. id
-  local h = redis.call('HMGET', note, 'email', 'locale', 'noted_at')
+  local h = redis.call('HMGET', note, 'email', 'locale', 'started_at')
   if h[1] then
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     local attempts = redis.call('HINCRBY', note, 'attempts', 1)
@@ -222,18 +222,18 @@ class RedisChallengeStore:
             raise TooManyAttempts
         return max(0, int(result[1]))
 
-    async def claim(self, challenge_id: str, *, now: float, max_attempts: int, lease_seconds: float) -> str:
+    async def claim(self, challenge_id: str, *, now: float, max_attempts: int, lease_seconds: float) -> Claim:
         """Hold the challenge for one confirm; a second confirm meanwhile finds it in use."""
         token = secrets.token_hex(16)
         result = await self._claim(
             keys=[key(challenge_id), OUTBOX, note_key(challenge_id)],
             args=[repr(now), max_attempts, token, repr(now + lease_seconds), challenge_id],
         )
-        if result == "spent":
+        if result[0] == "spent":
             raise TooManyAttempts
-        if result != "claimed":
+        if result[0] != "claimed":
             raise ChallengeNotFound
-        return token
+        return Claim(token, resumed=bool(result[1]))
 
     async def release(self, challenge_id: str, claim: str) -> None:
         await self._release(keys=[key(challenge_id)], args=[claim])
@@ -266,10 +266,10 @@ class RedisChallengeStore:
                 challenge_id=text(challenge_id),
                 email=text(email),
                 locale=_locale(text(locale)),
-                noted_at=float(noted_at),
+                started_at=float(started_at),
                 attempts=int(attempts),
             )
-            for challenge_id, email, locale, noted_at, attempts in taken
+            for challenge_id, email, locale, started_at, attempts in taken
         ]
 
     async def settle_welcome(self, challenge_id: str, intent: Intent | None) -> bool:

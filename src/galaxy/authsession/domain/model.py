@@ -203,6 +203,23 @@ def account_welcome(user_id: str, *, now: float) -> Intent:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One confirm's hold on a challenge."""
+
+    token: str
+    resumed: bool
+    """An earlier confirm of this challenge claimed it and did not finish (its welcome note was still there):
+    that confirm may have created the account, so whether a welcome is owed is judged by the account's age."""
+
+
+def welcome_owed(account: ResolvedAccount, *, since: float, clock_skew_seconds: float) -> bool:
+    """Whether ``account`` is new to a login started at ``since``: created by this resolve, or created no earlier
+    than the login started (less the clocks' possible difference: a welcome wrongly deemed owed is a duplicate
+    of the one its creator wrote, with the same intent id, handled once)."""
+    return account.created or account.created_at >= since - clock_skew_seconds
+
+
+@dataclass(frozen=True)
 class WelcomeNote:
     """Written with a confirm's claim, before User Service is asked: this confirm may create an account that
     is owed a welcome. Opening the session removes it (writing the welcome if the account is new); a note
@@ -211,14 +228,12 @@ class WelcomeNote:
     challenge_id: str
     email: str
     locale: Locale | None
-    noted_at: float
-    """When the first confirm of the challenge claimed it (seconds since the epoch, authsession's clock)."""
+    started_at: float
+    """When the login's challenge was started (seconds since the epoch, authsession's clock)."""
     attempts: int = 0
 
     def owes_welcome(self, account: ResolvedAccount, *, clock_skew_seconds: float) -> bool:
-        """Whether ``account`` is new to this login: created by this resolve, or created no earlier than the note
-        (less the clocks' possible difference: a welcome it wrongly deems owed is a duplicate, handled once)."""
-        return account.created or account.created_at >= self.noted_at - clock_skew_seconds
+        return welcome_owed(account, since=self.started_at, clock_skew_seconds=clock_skew_seconds)
 
 
 # --- session tokens ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from galaxy.authsession.domain.model import (
     Session,
     Signer,
     account_welcome,
+    welcome_owed,
     expires_in_minutes,
     new_code,
 )
@@ -101,13 +102,17 @@ class LoginService:
         claim = await self.challenges.claim(
             challenge_id, now=now, max_attempts=max_attempts, lease_seconds=self.policy.claim_seconds
         )
-        account = await self._resolve(challenge, claim)
+        account = await self._resolve(challenge, claim.token)
         if account.blocked:
-            await self.challenges.discard(challenge_id, claim)
+            await self.challenges.discard(challenge_id, claim.token)
             raise AccountBlocked
         session = Session.open(account.user_id, self.signer.kid, now=now, ttl_seconds=self.session_ttl_seconds)
-        intent = account_welcome(account.user_id, now=now) if account.created else None
-        if not await self.challenges.complete(challenge_id, claim, session, intent):
+        skew = self.policy.welcome_clock_skew_seconds
+        owed = account.created or (
+            claim.resumed and welcome_owed(account, since=challenge.created_at, clock_skew_seconds=skew)
+        )
+        intent = account_welcome(account.user_id, now=now) if owed else None
+        if not await self.challenges.complete(challenge_id, claim.token, session, intent):
             raise ChallengeNotFound
         self.metrics.challenge_confirmed()
         log.info(
@@ -151,7 +156,7 @@ class LoginService:
                 )
                 break
             owed = note.owes_welcome(account, clock_skew_seconds=self.policy.welcome_clock_skew_seconds)
-            intent = account_welcome(account.user_id, now=note.noted_at) if owed else None
+            intent = account_welcome(account.user_id, now=self.clock()) if owed else None
             if await self.challenges.settle_welcome(note.challenge_id, intent):
                 settled += 1
                 if intent is not None:
