@@ -27,9 +27,9 @@ from galaxy.authsession.domain.model import (
     Session,
     Signer,
     account_welcome,
-    welcome_owed,
     expires_in_minutes,
     new_code,
+    welcome_owed,
 )
 from galaxy.authsession.domain.ports import ChallengeStore, Clock, CodeMailer, LoginMetrics, SessionStore, UserDirectory
 from galaxy_contracts.models import Locale
