@@ -352,3 +352,40 @@ async def test_the_relay_stops_promptly_while_redis_is_down(
     assert done == {task}
     assert task.cancelled()
     assert relay.running is False
+
+
+class SwallowsCancellation:
+    """Use cases whose Redis client turns the first cancellation into a connection error (seen under load);
+    later ones pass, so a relay that missed the stop can still be stopped by the test."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.swallowed = False
+
+    async def relay_welcomes(self) -> int:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if self.swallowed:
+                raise
+            self.swallowed = True
+            raise RedisConnectionError("connection closed by cancellation") from None
+        return 0
+
+
+async def test_the_relay_stops_when_a_cancellation_comes_back_as_a_redis_error() -> None:
+    service = SwallowsCancellation()
+    relay = Relay(cast(LoginService, service), interval_seconds=0.05, first_backoff_seconds=0.01)
+    task = asyncio.create_task(relay.run())
+    await asyncio.wait_for(service.started.wait(), timeout=10)
+
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+
+    if not done:  # a relay that retried past the stop: stop it for good before failing
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+    assert service.swallowed
+    assert done == {task}
+    assert task.cancelled()
