@@ -1,16 +1,18 @@
-"""Composition root of Auth/Session: settings, secrets, Redis, adapters, the login use cases and the HTTP
-transport wired once; ``main()`` serves them through galaxy.common.serve."""
+"""Composition root of Auth/Session: settings, secrets, Redis, adapters, the login use cases, the HTTP
+transport and the welcome outbox relay wired once; ``main()`` serves them through galaxy.common.serve."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from galaxy.authsession.adapters.challenges import RedisChallengeStore
 from galaxy.authsession.adapters.mail import HttpCodeMailer
@@ -22,10 +24,12 @@ from galaxy.authsession.domain.ports import Clock
 from galaxy.authsession.domain.service import LoginService
 from galaxy.authsession.settings import Settings
 from galaxy.authsession.transport.http import EXCEPTION_HANDLERS, Api
-from galaxy.common.admin import admin_app, listener
+from galaxy.authsession.transport.outbox import Relay
+from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
-from galaxy.common.serve import run_http_service
+from galaxy.common.redis import connect
+from galaxy.common.serve import Running, Started, background, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
 from galaxy_contracts import tokens
 from galaxy_contracts.http import MailClient, UserClient
@@ -34,22 +38,29 @@ SERVICE = "authsession"
 PROGRAM = "galaxy-authsession"
 
 
-def create_app(
+@dataclass(frozen=True)
+class Wired:
+    """The login use cases and the HTTP clients they opened (closed by the app's lifespan)."""
+
+    service: LoginService
+    clients: tuple[UserClient, MailClient]
+
+
+def create_login(
     settings: Settings,
     redis: aioredis.Redis,
     *,
     user_transport: httpx.AsyncBaseTransport | None = None,
     mail_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.time,
-) -> Starlette:
-    """The service app; it owns ``redis`` and the HTTP clients and closes them on shutdown. Secrets are read
-    now (a bad file raises ``ConfigError`` naming the setting). The transports and the clock are for tests."""
+) -> Wired:
+    """The use cases over ``redis`` and new User/Mail clients. Secrets are read now (a bad file raises
+    ``ConfigError`` naming the setting). The transports and the clock are for tests."""
     signer = Signer(
         read_setting_file(settings, "signing_key_file", tokens.load_private_key),
         settings.signing_kid,
         settings.token_audience,
     )
-    service_tokens = ServiceTokens(read_setting_file(settings, "service_tokens_file", read_service_tokens))
     user_token = read_setting_file(settings, "user_token_file", read_secret)
     mail_token = read_setting_file(settings, "mail_token_file", read_secret)
     timeout = settings.downstream_timeout_seconds
@@ -59,10 +70,11 @@ def create_app(
         claim_seconds=2 * timeout + 5,
         starts_per_window=settings.challenge_starts_per_window,
         start_window_seconds=settings.challenge_start_window_seconds,
+        welcome_clock_skew_seconds=settings.welcome_clock_skew_seconds,
     )
     users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport)
     mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport)
-    login = LoginService(
+    service = LoginService(
         challenges=RedisChallengeStore(redis),
         sessions=RedisSessionStore(redis),
         users=HttpUserDirectory(users, timeout),
@@ -74,31 +86,70 @@ def create_app(
         clock=clock,
         metrics=PrometheusLoginMetrics(),
     )
+    return Wired(service, (users, mail))
+
+
+def create_app(
+    settings: Settings,
+    redis: aioredis.Redis,
+    login: Wired | None = None,
+    *,
+    user_transport: httpx.AsyncBaseTransport | None = None,
+    mail_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = time.time,
+) -> Starlette:
+    """The service app over ``login`` (by default ``create_login`` with the test hooks); it owns ``redis`` and
+    the HTTP clients and closes them on shutdown. Secrets are read now (a bad file raises ``ConfigError``)."""
+    service_tokens = ServiceTokens(read_setting_file(settings, "service_tokens_file", read_service_tokens))
+    if login is None:
+        login = create_login(settings, redis, user_transport=user_transport, mail_transport=mail_transport, clock=clock)
+    clients = login.clients
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(redis.aclose)
-            stack.push_async_callback(users.aclose)
-            stack.push_async_callback(mail.aclose)
+            for client in clients:
+                stack.push_async_callback(client.aclose)
             yield
 
     return Starlette(
-        routes=Api(login, service_tokens).routes(),
+        routes=Api(login.service, service_tokens).routes(),
         middleware=[Middleware(MetricsMiddleware, service=SERVICE)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
 
 
-def create_admin(settings: Settings, redis: aioredis.Redis) -> Starlette:
-    """/healthz: ready while Redis answers PING and the main port accepts connections."""
+def create_admin(settings: Settings, redis: aioredis.Redis, relay: Relay | None = None) -> Starlette:
+    """/healthz: ready while Redis answers PING, the main port accepts connections and (when given) the
+    welcome relay runs."""
 
     async def redis_ping() -> object:
         return await redis.ping()
 
-    return admin_app(SERVICE, {"redis": redis_ping, "listener": listener(settings.listen_host, settings.port)})
+    checks: dict[str, Check] = {"redis": redis_ping, "listener": listener(settings.listen_host, settings.port)}
+    if relay is not None:
+        checks["welcome_relay"] = relay.alive
+    return admin_app(SERVICE, checks)
+
+
+def build(settings: Settings) -> Started:
+    """The program: the HTTP app and admin port, and the welcome outbox relay beside them."""
+    redis = connect(settings.redis_url)
+    login = create_login(settings, redis)
+    relay = Relay(login.service, interval_seconds=settings.welcome_relay_interval_seconds)
+    return serving(settings, create_app(settings, redis, login), create_admin(settings, redis, relay), relay)
+
+
+@asynccontextmanager
+async def serving(settings: Settings, app: ASGIApp, admin: ASGIApp, relay: Relay) -> AsyncIterator[Running]:
+    """Binds and starts the servers, then the relay; on leaving, the relay stops before the app closes the
+    clients it uses."""
+    host, port, admin_port = settings.listen_host, settings.port, settings.admin_port
+    async with http_servers(app, admin, host, port, admin_port) as servers, background(relay.run()) as jobs:
+        yield [*servers, *jobs]
 
 
 def main() -> None:
-    run_http_service(PROGRAM, SERVICE, Settings, create_app, create_admin)
+    run_service(PROGRAM, SERVICE, Settings, build)

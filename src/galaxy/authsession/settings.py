@@ -28,3 +28,7 @@ class Settings(ServiceSettings):
     challenge_starts_per_window: int = Field(default=5, ge=1)
     challenge_start_window_seconds: int = Field(default=600, ge=1)
     downstream_timeout_seconds: float = Field(default=2.0, gt=0)
+    # The welcome outbox relay: how often it looks for notes a confirm left behind (contracts/redis/keys.md),
+    # and how far User Service's clock may lag ours when it judges whether an account is new.
+    welcome_relay_interval_seconds: float = Field(default=5.0, gt=0)
+    welcome_clock_skew_seconds: int = Field(default=3600, ge=0)

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 
-from galaxy.authsession.main import create_app
+from galaxy.authsession.main import Wired, create_app, create_login
 from galaxy.authsession.settings import Settings
 from tests.unit.authsession.fakes import FakeClock, FakeMailService, FakeUserService
 from tests.unit.authsession.helpers import SERVICE_TOKENS, Login, write_settings
@@ -39,8 +39,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def users() -> FakeUserService:
-    return FakeUserService()
+def users(clock: FakeClock) -> FakeUserService:
+    return FakeUserService(clock=clock)
 
 
 @pytest.fixture
@@ -49,12 +49,15 @@ def mail() -> FakeMailService:
 
 
 @pytest.fixture
-async def app(
+def wired(
     settings: Settings, redis: fakeredis.FakeAsyncRedis, clock: FakeClock, users: FakeUserService, mail: FakeMailService
-) -> AsyncIterator[Starlette]:
-    application = create_app(
-        settings, redis, user_transport=users.transport(), mail_transport=mail.transport(), clock=clock
-    )
+) -> Wired:
+    return create_login(settings, redis, user_transport=users.transport(), mail_transport=mail.transport(), clock=clock)
+
+
+@pytest.fixture
+async def app(settings: Settings, redis: fakeredis.FakeAsyncRedis, wired: Wired) -> AsyncIterator[Starlette]:
+    application = create_app(settings, redis, wired)
     async with application.router.lifespan_context(application):
         yield application
 

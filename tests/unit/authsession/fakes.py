@@ -6,7 +6,9 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,6 +26,10 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def _rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def _problem(status: int, code: str, detail: str | None = None) -> httpx.Response:
@@ -45,6 +51,8 @@ class FakeUserService:
     """When set, resolve answers 503 with this problem ``detail`` (up, but its own store is not)."""
     gate: asyncio.Event | None = None
     called: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Callable[[], float] = time.time
+    """Its own clock: an account's ``created_at``."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -81,8 +89,8 @@ class FakeUserService:
                 "locale": locale or "en",
                 "notification_preferences": {"email_enabled": True, "push_enabled": True},
                 "blocked": False,
-                "created_at": "2025-01-01T00:00:00Z",
-                "updated_at": "2025-01-01T00:00:00Z",
+                "created_at": _rfc3339(self.clock()),
+                "updated_at": _rfc3339(self.clock()),
             }
         return self.accounts[email]
 

@@ -9,7 +9,7 @@ import pytest
 
 from galaxy.authsession.adapters.challenges import RedisChallengeStore
 from galaxy.authsession.domain.errors import ChallengeNotFound, TooManyAttempts
-from galaxy.authsession.domain.model import Challenge, CodeHasher, Session
+from galaxy.authsession.domain.model import Challenge, Claim, CodeHasher, Session
 from galaxy_contracts import redis_keys
 
 NOW = 1_700_000_000.0
@@ -38,8 +38,8 @@ async def test_only_one_of_concurrent_claims_wins(store: RedisChallengeStore) ->
         *(store.claim(challenge.challenge_id, now=NOW, max_attempts=5, lease_seconds=10) for _ in range(5)),
         return_exceptions=True,
     )
-    assert len([r for r in results if isinstance(r, str)]) == 1
-    assert all(isinstance(r, ChallengeNotFound) for r in results if not isinstance(r, str))
+    assert len([r for r in results if isinstance(r, Claim)]) == 1
+    assert all(isinstance(r, ChallengeNotFound) for r in results if not isinstance(r, Claim))
 
 
 async def test_an_abandoned_claim_frees_the_challenge_after_its_lease(store: RedisChallengeStore) -> None:
@@ -53,7 +53,7 @@ async def test_an_abandoned_claim_frees_the_challenge_after_its_lease(store: Red
 async def test_released_claim_can_be_claimed_again(store: RedisChallengeStore) -> None:
     challenge = await issue(store)
     claim = await store.claim(challenge.challenge_id, now=NOW, max_attempts=5, lease_seconds=10)
-    await store.release(challenge.challenge_id, claim)
+    await store.release(challenge.challenge_id, claim.token)
     assert await store.claim(challenge.challenge_id, now=NOW, max_attempts=5, lease_seconds=10)
 
 
@@ -61,7 +61,7 @@ async def test_complete_with_a_stale_claim_writes_nothing(
     store: RedisChallengeStore, redis: fakeredis.FakeAsyncRedis
 ) -> None:
     challenge = await issue(store)
-    stale = await store.claim(challenge.challenge_id, now=NOW, max_attempts=5, lease_seconds=10)
+    stale = (await store.claim(challenge.challenge_id, now=NOW, max_attempts=5, lease_seconds=10)).token
     await store.claim(challenge.challenge_id, now=NOW + 10, max_attempts=5, lease_seconds=10)
     session = Session.open("u_" + "a" * 32, "kid", now=NOW, ttl_seconds=60)
     assert not await store.complete(challenge.challenge_id, stale, session, None)

@@ -11,6 +11,7 @@ import fakeredis
 import pytest
 
 from galaxy.user.adapters.accounts import RedisAccountStore, intent_entry
+from galaxy.user.domain.errors import StaleAccount
 from galaxy.user.domain.model import Account, Intent
 from galaxy_contracts import streams
 
@@ -43,19 +44,34 @@ async def test_create_or_get_is_atomic(redis: fakeredis.FakeAsyncRedis) -> None:
 async def test_save_never_recreates_a_missing_account(redis: fakeredis.FakeAsyncRedis) -> None:
     store = RedisAccountStore(redis)
 
-    assert await store.save(Account.new("ghost@example.com", None, T0), ["display_name"]) is False
+    ghost = Account.new("ghost@example.com", None, T0)
+
+    assert await store.save(replace(ghost, display_name="G"), ["display_name"], replacing=ghost) is False
     assert await redis.keys("*") == []
 
 
 async def test_save_writes_only_the_named_attributes(redis: fakeredis.FakeAsyncRedis) -> None:
     store = RedisAccountStore(redis)
     account, _ = await store.create_or_get(Account.new("w@example.com", None, T0))
-    await redis.hset(f"user:account:{account.user_id}", "locale", "de")  # a concurrent writer's change
 
-    await store.save(replace(account, display_name="W"), ["display_name"])
+    await store.save(replace(account, display_name="W", locale="de"), ["display_name"], replacing=account)
 
     fields = await redis.hgetall(f"user:account:{account.user_id}")
-    assert (fields["display_name"], fields["locale"]) == ("W", "de")
+    assert (fields["display_name"], fields["locale"]) == ("W", "en")
+
+
+async def test_save_over_a_changed_account_writes_nothing_and_says_stale(redis: fakeredis.FakeAsyncRedis) -> None:
+    store = RedisAccountStore(redis)
+    account, _ = await store.create_or_get(Account.new("stale@example.com", None, T0))
+    await redis.hset(f"user:account:{account.user_id}", "locale", "de")  # a concurrent writer's change
+    intent = Intent("account.updated", account.user_id, {"changed_fields": "display_name"}, T0)
+
+    with pytest.raises(StaleAccount):
+        await store.save(replace(account, display_name="S"), ["display_name"], intent, replacing=account)
+
+    fields = await redis.hgetall(f"user:account:{account.user_id}")
+    assert (fields["display_name"], fields["locale"]) == (account.display_name, "de")
+    assert await redis.exists("notification:intents") == 0
 
 
 def test_entry_matches_the_stream_schema() -> None:
@@ -85,7 +101,7 @@ async def test_an_invalid_intent_is_never_written_nor_its_change(
     account, _ = await store.create_or_get(Account.new("kept@example.com", None, T0))
 
     with pytest.raises(streams.InvalidEntry):
-        await store.save(replace(account, display_name="Changed"), ["display_name"], intent)
+        await store.save(replace(account, display_name="Changed"), ["display_name"], intent, replacing=account)
 
     assert await redis.exists("notification:intents") == 0
     stored = await store.get(account.user_id)
@@ -98,7 +114,7 @@ async def test_a_change_and_its_intent_are_written_together(redis: fakeredis.Fak
     account, _ = await store.create_or_get(Account.new("both@example.com", None, T0))
     intent = Intent("account.updated", account.user_id, {"changed_fields": "display_name"}, T0)
 
-    assert await store.save(replace(account, display_name="Both"), ["display_name"], intent)
+    assert await store.save(replace(account, display_name="Both"), ["display_name"], intent, replacing=account)
 
     [(_, fields)] = await redis.xrange("notification:intents")
     assert fields["intent_id"] == intent.intent_id

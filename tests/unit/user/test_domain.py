@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from galaxy.user.domain.errors import AccountNotFound, Invalid
+from galaxy.user.domain.errors import AccountNotFound, Invalid, StaleAccount, StoreUnavailable
 from galaxy.user.domain.model import (
     Account,
     Intent,
@@ -41,7 +41,11 @@ class MemoryStore:
         self.accounts[candidate.user_id] = candidate
         return candidate, True
 
-    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
+    async def save(
+        self, account: Account, attributes: Collection[str], announce: Intent | None = None, *, replacing: Account
+    ) -> bool:
+        if self.accounts.get(account.user_id) != replacing:
+            raise StaleAccount(account.user_id)
         self.writes.append((account.user_id, sorted(attributes)))
         self.accounts[account.user_id] = account
         if announce is not None:
@@ -163,6 +167,28 @@ async def test_unblocking_an_unblocked_account_writes_nothing(accounts: Accounts
     account, _ = await accounts.resolve("p@q.r")
 
     assert await accounts.unblock(account.user_id) == account
+    assert store.writes == []
+
+
+class AlwaysOvertaken(MemoryStore):
+    """Another change of the account is written between every read and write of this one."""
+
+    async def save(
+        self, account: Account, attributes: Collection[str], announce: Intent | None = None, *, replacing: Account
+    ) -> bool:
+        self.accounts[account.user_id] = replace(replacing, updated_at=replacing.updated_at + timedelta(seconds=1))
+        return await super().save(account, attributes, announce, replacing=replacing)
+
+
+async def test_a_change_always_overtaken_gives_up_as_unavailable() -> None:
+    store = AlwaysOvertaken()
+    accounts = Accounts(store, Clock())
+    account, _ = await accounts.resolve("busy@example.com")
+
+    with pytest.raises(StoreUnavailable):
+        await accounts.update(account.user_id, ProfileChange(display_name="Never"))
+
+    assert store.published == []
     assert store.writes == []
 
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 def decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     """A hash as text, whether or not the client decodes responses."""
-    return {_text(k): _text(v) for k, v in raw.items()}
+    return {text(k): text(v) for k, v in raw.items()}
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

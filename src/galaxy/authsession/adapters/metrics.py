@@ -1,8 +1,8 @@
-"""``LoginMetrics`` as Prometheus counters, exposed on the admin port's /metrics."""
+"""``LoginMetrics`` as Prometheus counters and gauges, exposed on the admin port's /metrics."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 CHALLENGES_STARTED = Counter("galaxy_authsession_challenges_started_total", "Login challenges started (code mailed)")
 CHALLENGES_CONFIRMED = Counter("galaxy_authsession_challenges_confirmed_total", "Challenges exchanged for a session")
@@ -10,6 +10,12 @@ CHALLENGES_FAILED = Counter(
     "galaxy_authsession_challenges_failed_total", "Challenge starts and confirms refused or failed", ["reason"]
 )
 SESSIONS_REVOKED = Counter("galaxy_authsession_sessions_revoked_total", "Sessions revoked (logout)")
+WELCOMES_RELAYED = Counter(
+    "galaxy_authsession_welcomes_relayed_total", "Welcome intents written by the outbox relay (a confirm had not)"
+)
+WELCOME_OUTBOX = Gauge(
+    "galaxy_authsession_welcome_outbox_pending", "Welcome notes not settled yet, as of the relay's last pass"
+)
 
 
 class PrometheusLoginMetrics:
@@ -24,3 +30,9 @@ class PrometheusLoginMetrics:
 
     def session_revoked(self) -> None:
         SESSIONS_REVOKED.inc()
+
+    def welcome_relayed(self) -> None:
+        WELCOMES_RELAYED.inc()
+
+    def welcome_outbox(self, pending: int) -> None:
+        WELCOME_OUTBOX.set(pending)

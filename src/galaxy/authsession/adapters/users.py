@@ -16,4 +16,7 @@ class HttpUserDirectory:
     async def resolve(self, email: str, locale: Locale | None) -> ResolvedAccount:
         """Any failure to get a usable answer is "unavailable": the caller may retry with the same challenge."""
         answer = await call("user", self._timeout, self._client.resolve(email, locale))
-        return ResolvedAccount(answer.account.user_id, blocked=answer.account.blocked, created=answer.created)
+        account = answer.account
+        return ResolvedAccount(
+            account.user_id, blocked=account.blocked, created=answer.created, created_at=account.created_at.timestamp()
+        )

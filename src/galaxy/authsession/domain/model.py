@@ -70,6 +70,8 @@ class ChallengePolicy:
     starts_per_window: int = 5
     """Challenges one e-mail address may start per window (each one brings ``max_attempts`` guesses)."""
     start_window_seconds: int = 600
+    welcome_clock_skew_seconds: float = 3600
+    """How far User Service's clock may lag authsession's when the relay judges whether an account is new."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class ResolvedAccount:
     blocked: bool
     created: bool
     """True only for the one resolve that created the account."""
+    created_at: float = 0.0
+    """When User Service created the account (seconds since the epoch, its clock)."""
 
 
 def new_session_id() -> str:
@@ -179,6 +183,12 @@ def new_intent_id() -> str:
     return "i_" + secrets.token_hex(16)
 
 
+def welcome_intent_id(user_id: str) -> str:
+    """One ``account.welcome`` id per account: a welcome written again (relayed after a crash, or by two
+    confirms racing) is a duplicate Notification handles once."""
+    return "i_" + hashlib.sha256(f"{WELCOME}:{user_id}".encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Intent:
     intent_id: str
@@ -189,7 +199,41 @@ class Intent:
 
 
 def account_welcome(user_id: str, *, now: float) -> Intent:
-    return Intent(new_intent_id(), WELCOME, user_id, occurred_at=now)
+    return Intent(welcome_intent_id(user_id), WELCOME, user_id, occurred_at=now)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One confirm's hold on a challenge."""
+
+    token: str
+    resumed: bool
+    """An earlier confirm of this challenge claimed it and did not finish (its welcome note was still there):
+    that confirm may have created the account, so whether a welcome is owed is judged by the account's age."""
+
+
+def welcome_owed(account: ResolvedAccount, *, since: float, clock_skew_seconds: float) -> bool:
+    """Whether ``account`` is new to a login started at ``since``: created by this resolve, or created no earlier
+    than the login started (less the clocks' possible difference: a welcome wrongly deemed owed is a duplicate
+    of the one its creator wrote, with the same intent id, handled once)."""
+    return account.created or account.created_at >= since - clock_skew_seconds
+
+
+@dataclass(frozen=True)
+class WelcomeNote:
+    """Written with a confirm's claim, before User Service is asked: this confirm may create an account that
+    is owed a welcome. Opening the session removes it (writing the welcome if the account is new); a note
+    left behind by a confirm that never finished is settled by the relay (``LoginService.relay_welcomes``)."""
+
+    challenge_id: str
+    email: str
+    locale: Locale | None
+    started_at: float
+    """When the login's challenge was started (seconds since the epoch, authsession's clock)."""
+    attempts: int = 0
+
+    def owes_welcome(self, account: ResolvedAccount, *, clock_skew_seconds: float) -> bool:
+        return welcome_owed(account, since=self.started_at, clock_skew_seconds=clock_skew_seconds)
 
 
 # --- session tokens ------------------------------------------------------------------------------

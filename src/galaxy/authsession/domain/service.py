@@ -29,6 +29,7 @@ from galaxy.authsession.domain.model import (
     account_welcome,
     expires_in_minutes,
     new_code,
+    welcome_owed,
 )
 from galaxy.authsession.domain.ports import ChallengeStore, Clock, CodeMailer, LoginMetrics, SessionStore, UserDirectory
 from galaxy_contracts.models import Locale
@@ -101,13 +102,17 @@ class LoginService:
         claim = await self.challenges.claim(
             challenge_id, now=now, max_attempts=max_attempts, lease_seconds=self.policy.claim_seconds
         )
-        account = await self._resolve(challenge, claim)
+        account = await self._resolve(challenge, claim.token)
         if account.blocked:
-            await self.challenges.discard(challenge_id, claim)
+            await self.challenges.discard(challenge_id, claim.token)
             raise AccountBlocked
         session = Session.open(account.user_id, self.signer.kid, now=now, ttl_seconds=self.session_ttl_seconds)
-        intent = account_welcome(account.user_id, now=now) if account.created else None
-        if not await self.challenges.complete(challenge_id, claim, session, intent):
+        skew = self.policy.welcome_clock_skew_seconds
+        owed = account.created or (
+            claim.resumed and welcome_owed(account, since=challenge.created_at, clock_skew_seconds=skew)
+        )
+        intent = account_welcome(account.user_id, now=now) if owed else None
+        if not await self.challenges.complete(challenge_id, claim.token, session, intent):
             raise ChallengeNotFound
         self.metrics.challenge_confirmed()
         log.info(
@@ -131,6 +136,41 @@ class LoginService:
             except Exception:  # noqa: BLE001 - the claim's lease frees the challenge anyway
                 log.warning("could not release challenge", extra={"challenge_id": challenge.challenge_id})
             raise
+
+    async def relay_welcomes(self, *, limit: int = 100) -> int:
+        """Settle the welcome notes whose confirm never finished (a crash, a Redis or User Service failure, a
+        lost claim): resolve the e-mail again and write the welcome if the account is new to that login,
+        removing the note in the same step. Returns how many notes were settled; a note whose User Service call
+        fails stays and is tried again when due (each taken note is held for one claim lease)."""
+        notes = await self.challenges.due_welcomes(
+            now=self.clock(), lease_seconds=self.policy.claim_seconds, limit=limit
+        )
+        settled = 0
+        for note in notes:
+            try:
+                account = await self.users.resolve(note.email, note.locale)
+            except UpstreamUnavailable as exc:
+                log.warning(
+                    "welcome relay paused: user service unavailable",
+                    extra={"challenge_id": note.challenge_id, "attempts": note.attempts, "error": exc.reason},
+                )
+                break
+            owed = note.owes_welcome(account, clock_skew_seconds=self.policy.welcome_clock_skew_seconds)
+            intent = account_welcome(account.user_id, now=self.clock()) if owed else None
+            if await self.challenges.settle_welcome(note.challenge_id, intent):
+                settled += 1
+                if intent is not None:
+                    self.metrics.welcome_relayed()
+                    log.info(
+                        "welcome relayed",
+                        extra={
+                            "challenge_id": note.challenge_id,
+                            "user_id": account.user_id,
+                            "intent_id": intent.intent_id,
+                        },
+                    )
+        self.metrics.welcome_outbox(await self.challenges.pending_welcomes())
+        return settled
 
     async def session(self, session_id: str) -> Session:
         session = await self.sessions.get(session_id)

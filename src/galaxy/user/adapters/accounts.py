@@ -2,8 +2,9 @@
 
 ``user:account:{user_id}`` is a hash of the account; ``user:email:{email}`` maps a
 normalised e-mail to its user id. Both are written by one Lua script, so an
-e-mail gets exactly one account however many callers race to create it. A change's
-notification intent is appended to ``notification:intents`` in the same script.
+e-mail gets exactly one account however many callers race to create it. A change is written only if the
+account is still as it was read (compare and write in one script), and its notification intent is appended
+to ``notification:intents`` in the same script.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from galaxy.user.domain.errors import StoreUnavailable
+from galaxy.user.domain.errors import StaleAccount, StoreUnavailable
 from galaxy.user.domain.model import Account, Intent, Preferences
 from galaxy_contracts import redis_keys, streams
 
@@ -36,15 +37,23 @@ redis.call('SET', KEYS[1], ARGV[1])
 return {ARGV[1], 1}
 """
 
-# KEYS: account hash, intents stream. ARGV: number of hash field/value items, those items,
-# then the intent entry's field/value pairs (none: no intent). Never recreates a missing account.
+# KEYS: account hash, intents stream. ARGV: number of expected field/value items, those items (the account
+# as the caller read it), number of hash field/value items, those items, then the intent entry's field/value
+# pairs (none: no intent). Writes only while every expected field still has its value, so a change and its
+# intent are computed against exactly the state they replace. Never recreates a missing account.
+# -> 1 written, 0 no account, -1 stale (the account changed since it was read; nothing written)
 _UPDATE_EXISTING = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local unpack = unpack or table.unpack
-local n = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2, n + 1))
-if #ARGV > n + 1 then
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, n + 2))
+local e = tonumber(ARGV[1])
+for i = 2, e, 2 do
+  if (redis.call('HGET', KEYS[1], ARGV[i]) or '') ~= ARGV[i + 1] then return -1 end
+end
+local first = e + 3
+local last = first + tonumber(ARGV[e + 2]) - 1
+redis.call('HSET', KEYS[1], unpack(ARGV, first, last))
+if #ARGV > last then
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, last + 1))
 end
 return 1
 """
@@ -141,12 +150,18 @@ class RedisAccountStore:
             raise LookupError(f"e-mail index points at missing account {user_id}")
         return existing, False
 
-    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
+    async def save(
+        self, account: Account, attributes: Collection[str], announce: Intent | None = None, *, replacing: Account
+    ) -> bool:
         everything = encode(account)
         names = [name for attribute in attributes for name in _HASH_FIELDS.get(attribute, (attribute,))]
+        expected = _pairs(encode(replacing))
         hash_items = _pairs({n: everything[n] for n in names})
         intent_items = _pairs(intent_entry(announce)) if announce else []
         keys = [ACCOUNT_KEY.format(account.user_id), redis_keys.NOTIFICATION_INTENTS]
+        args: list[str | int] = [len(expected), *expected, len(hash_items), *hash_items, *intent_items]
         with unavailable_on_outage():
-            written = await self._update_existing(keys=keys, args=[len(hash_items), *hash_items, *intent_items])
+            written = int(await self._update_existing(keys=keys, args=args))
+        if written < 0:
+            raise StaleAccount(account.user_id)
         return bool(written)

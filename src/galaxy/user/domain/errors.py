@@ -23,5 +23,13 @@ class AccountNotFound(DomainError):
         self.user_id = user_id
 
 
+class StaleAccount(DomainError):
+    """The account changed between reading it and writing a change computed from it; nothing was written."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"account {user_id} changed concurrently")
+        self.user_id = user_id
+
+
 class StoreUnavailable(DomainError):
     """The account store could not be reached or timed out; safe to retry."""

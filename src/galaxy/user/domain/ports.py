@@ -18,9 +18,13 @@ class AccountStore(Protocol):
         Returns the stored account and whether this call created it.
         """
 
-    async def save(self, account: Account, attributes: Collection[str], announce: Intent | None = None) -> bool:
-        """Write only ``attributes`` of ``account``; False when the account no longer exists.
+    async def save(
+        self, account: Account, attributes: Collection[str], announce: Intent | None = None, *, replacing: Account
+    ) -> bool:
+        """Write only ``attributes`` of ``account``, provided the stored account is still exactly ``replacing``
+        (the state the change was computed from); False when the account no longer exists.
 
+        Raises ``StaleAccount`` (writing nothing) when the account changed since ``replacing`` was read.
         ``announce`` is appended to ``notification:intents`` in the same atomic step as the
         write, so a change is never stored without its intent nor announced without being stored.
         """

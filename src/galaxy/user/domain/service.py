@@ -6,7 +6,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from galaxy.user.domain.errors import AccountNotFound
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from galaxy.user.domain.errors import AccountNotFound, StaleAccount, StoreUnavailable
 from galaxy.user.domain.model import (
     Account,
     Intent,
@@ -20,6 +22,9 @@ from galaxy.user.domain.model import (
 from galaxy.user.domain.ports import AccountStore
 
 log = logging.getLogger(__name__)
+MAX_CHANGE_ATTEMPTS = 100
+"""Attempts of one change while others of the same account keep coming first (each lost attempt means
+another change was written); then the caller gets "unavailable, retry"."""
 
 
 class Accounts:
@@ -42,31 +47,48 @@ class Accounts:
     async def update(self, user_id: str, change: ProfileChange) -> Account:
         require_user_id(user_id)
         change = change.validated()
-        account = await self.get(user_id)
-        updated, paths = account.changed(change, self._clock())
-        if not paths:
-            return account
-        await self._save(account, updated, announce=account_updated(updated, paths))
-        log.info("account updated", extra={"user_id": user_id, "changed_fields": paths})
+
+        def apply(account: Account) -> tuple[Account, Intent | None]:
+            updated, paths = account.changed(change, self._clock())
+            return updated, (account_updated(updated, paths) if paths else None)
+
+        updated, announced = await self._change(user_id, apply)
+        if announced is not None:
+            log.info(
+                "account updated", extra={"user_id": user_id, "changed_fields": announced.params["changed_fields"]}
+            )
         return updated
 
     async def block(self, user_id: str, reason: str) -> Account:
         require_user_id(user_id)
         reason = clean_reason(reason)
-        account = await self.get(user_id)
-        blocked = account.with_block(reason, self._clock())
-        await self._save(account, blocked)
+        blocked, _ = await self._change(user_id, lambda account: (account.with_block(reason, self._clock()), None))
         log.info("account blocked", extra={"user_id": user_id})
         return blocked
 
     async def unblock(self, user_id: str) -> Account:
-        account = await self.get(user_id)
-        unblocked = account.without_block(self._clock())
-        await self._save(account, unblocked)
+        unblocked, _ = await self._change(user_id, lambda account: (account.without_block(self._clock()), None))
         log.info("account unblocked", extra={"user_id": user_id})
         return unblocked
 
-    async def _save(self, before: Account, after: Account, announce: Intent | None = None) -> None:
-        attributes = changed_attributes(before, after)
-        if attributes and not await self._store.save(after, attributes, announce):
-            raise AccountNotFound(after.user_id)
+    async def _change(
+        self, user_id: str, apply: Callable[[Account], tuple[Account, Intent | None]]
+    ) -> tuple[Account, Intent | None]:
+        """Read the account, compute the change from it and write it only if the account is still as read;
+        when another change came first, start over from the new state. So concurrent changes of one
+        account are serialised, and each intent names exactly what its change altered."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(StaleAccount), stop=stop_after_attempt(MAX_CHANGE_ATTEMPTS), reraise=True
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    before = await self.get(user_id)
+                    after, announce = apply(before)
+                    attributes = changed_attributes(before, after)
+                    if attributes and not await self._store.save(after, attributes, announce, replacing=before):
+                        raise AccountNotFound(user_id)
+                    return after, (announce if attributes else None)
+        except StaleAccount as exc:
+            raise StoreUnavailable(f"account changed concurrently {MAX_CHANGE_ATTEMPTS} times in a row") from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
