@@ -6,12 +6,13 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_contracts.models import (
     USER_ID_PATTERN,
     Account,
     AccountUpdate,
+    EmailStr,
     Locale,
     NotificationPreferences,
 )
@@ -39,6 +40,7 @@ class AccountSeed(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The contract's e-mail rule (galaxy_contracts.models), as User Service applies it: `.test` is allowed.
     email: EmailStr = Field(max_length=254)
     user_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
     display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
@@ -140,10 +142,14 @@ def default_display_name(email: str) -> str:
 
 
 def clean_display_name(value: str) -> str:
-    """Trimmed, non-blank, without control characters (the contract's rule)."""
+    return clean_text("display_name", value)
+
+
+def clean_text(field: str, value: str) -> str:
+    """Trimmed, non-blank, without control characters (the contract's rule for a name or a block reason)."""
     trimmed = value.strip()
     if not trimmed:
-        raise InvalidUpdate("display_name", "must not be blank")
+        raise InvalidUpdate(field, "must not be blank")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in trimmed):
-        raise InvalidUpdate("display_name", "must not contain control characters")
+        raise InvalidUpdate(field, "must not contain control characters")
     return trimmed

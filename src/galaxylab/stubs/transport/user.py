@@ -20,7 +20,7 @@ from galaxy_contracts.models import (
     ResolveRequest,
     ResolveResponse,
 )
-from galaxylab.stubs.domain.accounts import AccountNotFound, AccountStore, InvalidUpdate
+from galaxylab.stubs.domain.accounts import AccountNotFound, AccountStore, InvalidUpdate, clean_text
 from galaxylab.stubs.transport.common import model_response, path_id, read_body
 
 RESOLVE = "resolve"
@@ -34,8 +34,8 @@ class UserApi:
     def routes(self) -> list[Route]:
         return [
             Route(f"/v1/accounts/{RESOLVE}", self.resolve, methods=["POST"]),
-            Route("/v1/accounts/{user_id}", self.get, methods=["GET"]),
-            Route("/v1/accounts/{user_id}", self.update, methods=["PATCH"]),
+            # One route for both methods, so a 405 there names both in `Allow` (as the contract does).
+            Route("/v1/accounts/{user_id}", self.account, methods=["GET", "PATCH"]),
             Route("/v1/accounts/{user_id}/block", self.block, methods=["POST"]),
             Route("/v1/accounts/{user_id}/unblock", self.unblock, methods=["POST"]),
         ]
@@ -45,6 +45,9 @@ class UserApi:
         body = await read_body(request, ResolveRequest)
         account, created = self.store.resolve(body.email, body.locale)
         return model_response(ResolveResponse(account=account, created=created))
+
+    async def account(self, request: Request) -> Response:
+        return await (self.update(request) if request.method == "PATCH" else self.get(request))
 
     async def get(self, request: Request) -> Response:
         user_id = self._user_id(request)
@@ -62,7 +65,9 @@ class UserApi:
 
     async def block(self, request: Request) -> Response:
         user_id = self._user_id(request)
-        await read_body(request, BlockRequest)
+        body = await read_body(request, BlockRequest)
+        with _valid_change():
+            clean_text("reason", body.reason)  # checked as User Service checks it; not kept
         with _known_account():
             return model_response(self.store.block(user_id))
 
