@@ -147,9 +147,9 @@ def clean_display_name(value: str) -> str:
 
 def clean_text(field: str, value: str) -> str:
     """Trimmed, non-blank, without control characters (the contract's rule for a name or a block reason)."""
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):  # anywhere, surrounding white space too
+        raise InvalidUpdate(field, "must not contain control characters")
     trimmed = value.strip()
     if not trimmed:
         raise InvalidUpdate(field, "must not be blank")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in trimmed):
-        raise InvalidUpdate(field, "must not contain control characters")
     return trimmed
