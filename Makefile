@@ -75,6 +75,14 @@ check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summ
 	$(PYTEST) $(SUITES) -n auto --dist loadgroup --junitxml=$(REPORTS)/boundaries.xml $(ARGS) || status=$$?; \
 	$(BIN)/python -m galaxylab.summary $(REPORTS)/boundaries.xml; exit $${status:-0}
 
+.PHONY: fuzz
+# The seed defaults to galaxylab.fuzz's fixed one (deterministic runs); FUZZ_SEED=<n> replays a run, FUZZ_SEED=random varies it.
+FUZZ_SEED ?=
+FUZZ_EXAMPLES ?= 8
+fuzz: $(STAMP) ## schemathesis (all phases, with and without credentials) against each HTTP service and double of the running lab
+	$(BIN)/python -m galaxylab.fuzz $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --max-examples $(FUZZ_EXAMPLES) \
+		--report-dir $(REPORTS)/fuzz $(ARGS)
+
 .PHONY: lifecycle
 lifecycle: $(STAMP) ## Idempotence (changed=0) and healing of a stopped program
 	$(PYTEST) tests/lab -m "lab_heal or lab_idempotence" --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)

@@ -115,3 +115,24 @@ def test_intent_schema_accepts_a_valid_entry_and_refuses_unknown_fields() -> Non
         streams.validate(redis_keys.NOTIFICATION_INTENTS, entry | {"extra": "x"})
     with pytest.raises(streams.InvalidEntry, match="params"):
         streams.validate(redis_keys.NOTIFICATION_INTENTS, entry | {"params": "{not json"})
+
+
+@pytest.mark.parametrize("doc", HTTP_DOCS, ids=lambda p: p.name)
+def test_every_openapi_link_resolves_to_a_transition_of_stateful_testing(doc: Path) -> None:
+    """Stateful fuzzing reaches existing accounts, challenges, sessions and deliveries only through links."""
+    document = yaml.safe_load(doc.read_text())
+    declared = {
+        (operation["operationId"], status, name)
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+        for status, response in operation["responses"].items()
+        for name in response.get("links", {})
+    }
+    schema = schemathesis.openapi.from_path(str(doc))
+    labels = {op.definition.raw["operationId"]: op.label for op in (r.ok() for r in schema.get_all_operations())}
+    rules = dir(schema.as_state_machine())  # one rule per transition: <source>___<status>_<link>__<target>
+    assert declared, f"{doc.name} declares no links"
+    for operation_id, status, name in declared:
+        source = labels[operation_id].replace(" ", "").replace("/", "_").replace("{", "").replace("}", "")
+        assert any(rule.startswith(f"{source}___{status}_{name}__") for rule in rules), (operation_id, status, name)

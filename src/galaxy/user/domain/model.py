@@ -48,13 +48,15 @@ def normalise_email(email: str) -> str:
 
 
 def _clean_text(name: str, value: str, limit: int) -> str:
+    """Trimmed; refused blank or with a control character anywhere, surrounding white space included (the
+    contract's pattern says so: a tab or a newline at either end is a control character too)."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise Invalid({name: "must not contain control characters"})
     text = value.strip()
     if not text:
         raise Invalid({name: "must not be blank"})
     if len(text) > limit:
         raise Invalid({name: f"must be at most {limit} characters"})
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
-        raise Invalid({name: "must not contain control characters"})
     return text
 
 

@@ -11,12 +11,13 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_contracts.models import (
     USER_ID_PATTERN,
     Account,
     AccountUpdate,
+    EmailStr,
     Locale,
     NotificationPreferences,
 )
@@ -45,6 +46,7 @@ class AccountSeed(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The contract's e-mail rule (galaxy_contracts.models), as User Service applies it: `.test` is allowed.
     email: EmailStr = Field(max_length=254)
     user_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
     display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
@@ -162,11 +164,11 @@ def validated_changes(update: AccountUpdate) -> dict[str, Any]:
 
 def clean_text(field: str, value: str, limit: int) -> str:
     """Trimmed, non-blank, at most ``limit`` characters, without control characters (the contract's rule)."""
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):  # anywhere, surrounding white space too
+        raise InvalidUpdate(field, "must not contain control characters")
     trimmed = value.strip()
     if not trimmed:
         raise InvalidUpdate(field, "must not be blank")
     if len(trimmed) > limit:
         raise InvalidUpdate(field, f"must be at most {limit} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in trimmed):
-        raise InvalidUpdate(field, "must not contain control characters")
     return trimmed

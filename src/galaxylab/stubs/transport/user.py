@@ -37,8 +37,8 @@ class UserApi:
     def routes(self) -> list[Route]:
         return [
             Route(f"/v1/accounts/{RESOLVE}", self.resolve, methods=["POST"]),
-            Route("/v1/accounts/{user_id}", self.get, methods=["GET"]),
-            Route("/v1/accounts/{user_id}", self.update, methods=["PATCH"]),
+            # One route for both methods, so a 405 there names both in `Allow` (as the contract does).
+            Route("/v1/accounts/{user_id}", self.account, methods=["GET", "PATCH"]),
             Route("/v1/accounts/{user_id}/block", self.block, methods=["POST"]),
             Route("/v1/accounts/{user_id}/unblock", self.unblock, methods=["POST"]),
         ]
@@ -48,6 +48,9 @@ class UserApi:
         body = await read_body(request, ResolveRequest)
         account, created = self.store.resolve(body.email, body.locale)
         return model_response(ResolveResponse(account=account, created=created))
+
+    async def account(self, request: Request) -> Response:
+        return await (self.update(request) if request.method == "PATCH" else self.get(request))
 
     async def get(self, request: Request) -> Response:
         _not_resolve(request)
