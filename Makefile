@@ -17,6 +17,9 @@ ARGS ?=
 # `make check BOUNDARY="a b" K=expr`: galaxylab check's boundaries and -k (an unknown boundary is one line).
 BOUNDARY ?=
 K ?=
+# A boundary is a suite package; `make check BOUNDARY=nosuch` stops with one line naming the known ones.
+KNOWN_BOUNDARIES := $(sort $(patsubst tests/boundaries/%/__init__.py,%,$(wildcard tests/boundaries/*/__init__.py)))
+UNKNOWN_BOUNDARIES := $(filter-out $(KNOWN_BOUNDARIES),$(BOUNDARY))
 # Every ansible-playbook run of the tests (idempotence, heal, teardown) uses the same inventory.
 export GALAXYLAB_PLAYBOOK_ARGS ?= -i $(INVENTORY)
 
@@ -68,6 +71,7 @@ state: $(STAMP) ## testinfra checks of the provisioned hosts
 
 .PHONY: check
 check: $(STAMP) ## State checks + boundary suites (galaxylab check; all, or BOUNDARY=name [name...], K=expr) with a summary
+	$(if $(UNKNOWN_BOUNDARIES),$(error unknown boundary $(UNKNOWN_BOUNDARIES) (known: $(KNOWN_BOUNDARIES))))
 	$(BIN)/galaxylab check $(BOUNDARY) $(if $(K),-k "$(K)") --inventory $(INVENTORY)
 
 .PHONY: lifecycle
