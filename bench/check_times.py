@@ -49,7 +49,7 @@ def check(project: Path, boundaries: Sequence[str], extra: Sequence[str]) -> dic
         document = json.loads(proc.stdout)
     except ValueError:
         document = {"error": proc.stderr.strip().splitlines()[-1:] or ["no output"]}
-    counts = {name: row for name, row in document.get("boundaries", {}).items()}
+    counts = dict(document.get("boundaries", {}).items())
     return {"wall": wall, "cpu": cpu, "returncode": proc.returncode, "boundaries": counts}
 
 

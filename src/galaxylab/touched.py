@@ -27,12 +27,12 @@ _recording: dict[str, None] | None = None
 
 def begin() -> None:
     """Start a new recording (the report plugin, before each test)."""
-    global _recording  # noqa: PLW0603 - one recording per process is the design (see the module docstring)
+    global _recording
     _recording = {}
 
 
 def end() -> None:
-    global _recording  # noqa: PLW0603
+    global _recording
     _recording = None
 
 

@@ -15,7 +15,6 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from galaxylab import touched
-
 from tests.harness.manifest import Manifest
 from tests.harness.waits import eventually_async
 

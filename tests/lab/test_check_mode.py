@@ -19,7 +19,9 @@ from tests.lab.provisioned import host, manifests
 pytestmark = [pytest.mark.lab, pytest.mark.lab_idempotence]
 
 DRY_RUN = ("--check", "--diff")
-PLACING_TASK = "lab_root : present | Lay out the lab root and place every rendered file in one call (names what changed)"
+PLACING_TASK = (
+    "lab_root : present | Lay out the lab root and place every rendered file in one call (names what changed)"
+)
 EDIT = "maxclients 4321"
 
 

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from tests.harness.manifest import Manifest, state_dir
-from tests.lab.provisioned import all_manifests, environment, host, lab_hosts, manifests, program_id, programs, supervisor_pids
+from tests.lab.provisioned import (
+    all_manifests,
+    environment,
+    host,
+    lab_hosts,
+    manifests,
+    program_id,
+    programs,
+    supervisor_pids,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 

@@ -82,7 +82,7 @@ def _stream(client: redis.Redis, key: str) -> tuple[str, list[str]]:
     length = int(client.xlen(key))
     newest: list[tuple[str, dict[str, str]]] = client.xrevrange(key, count=LAST)  # type: ignore[assignment]
     lines = [f"{entry_id} {_fields(fields)}" for entry_id, fields in reversed(newest)]
-    groups: list[dict[str, Any]] = client.xinfo_groups(key)  # type: ignore[assignment]
+    groups: list[dict[str, Any]] = client.xinfo_groups(key)
     lines += [
         f"group {g['name']}: last-delivered {g['last-delivered-id']}, pending {g['pending']}, "
         f"consumers {g['consumers']}"
@@ -105,4 +105,3 @@ def _fields(fields: Mapping[str, str]) -> str:
 
 def _clip(value: str) -> str:
     return value if len(value) <= VALUE_CHARS else f"{value[:VALUE_CHARS]}... ({len(value)} chars)"
-

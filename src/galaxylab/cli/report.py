@@ -140,7 +140,9 @@ def explain(
             text = hosts.tail(program.host, url, program.log, lines) or "(empty)"
             attached.append((f"log {program.name} ({program.host}:{program.log})", text))
         redis = manifest.redis
-        attached.append((f"redis keys the test touched ({redis.address}:{redis.port})", keys.dump(redis.url, redis_keys)))
+        attached.append(
+            (f"redis keys the test touched ({redis.address}:{redis.port})", keys.dump(redis.url, redis_keys))
+        )
     except Exception as error:  # noqa: BLE001 - explaining a failure must never add one
         attached.append(("lab", f"could not read the boundary's hosts: {error}"))
         return attached

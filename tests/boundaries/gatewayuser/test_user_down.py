@@ -82,9 +82,10 @@ async def outage(request: pytest.FixtureRequest) -> AsyncIterator[Outage]:
     audience = manifest.setting("gateway", "TOKEN_AUDIENCE") or DEFAULT_AUDIENCE
     minter = SessionMinter(redis, secrets.signing_key, secrets.signing_kid, audience)
     try:
-        async with client_for(manifest.component("gateway"), secrets) as gateway, client_for(
-            manifest.component(USER), secrets
-        ) as users:
+        async with (
+            client_for(manifest.component("gateway"), secrets) as gateway,
+            client_for(manifest.component(USER), secrets) as users,
+        ):
             with BoundaryLock(state_dir() / "locks", boundary).exclusive():
                 record = Outage(await new_user(users, minter, "outage"))
                 with ProcessControl(manifest).stopped(USER):

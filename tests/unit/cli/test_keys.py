@@ -17,8 +17,9 @@ from galaxylab.cli import keys
         pytest.param(("XADD", "notification:intents", "*", "type", "x"), ["notification:intents"], id="first-arg"),
         pytest.param((b"HGETALL", b"session:s1"), ["session:s1"], id="bytes"),
         pytest.param(("DEL", "a", "b"), ["a", "b"], id="all-args"),
-        pytest.param(("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s1", "s2", ">", ">"), ["s1", "s2"],
-                     id="streams"),  # fmt: skip
+        pytest.param(
+            ("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s1", "s2", ">", ">"), ["s1", "s2"], id="streams"
+        ),
         pytest.param(("XINFO", "GROUPS", "gateway:push"), ["gateway:push"], id="subcommand"),
         pytest.param(("EVALSHA", "abc", "2", "k1", "k2", "arg"), ["k1", "k2"], id="script"),
         pytest.param(("KEYS", "*"), [], id="no-key"),
@@ -55,7 +56,9 @@ def test_a_stream_shows_its_length_newest_entries_and_groups(client: fakeredis.F
     client.xgroup_create("mail:deliveries", "mail", id="0")
     text = keys.describe_all(client, ["mail:deliveries"])
     assert text.startswith("mail:deliveries  (stream, 8 entries)")
-    assert "n: 7" in text and "n: 3" in text and "n: 2" not in text
+    assert "n: 7" in text
+    assert "n: 3" in text
+    assert "n: 2" not in text
     assert "group mail: last-delivered 0-0, pending 0, consumers 0" in text
     assert "tok-secret-value" not in text
 
@@ -67,11 +70,17 @@ def test_each_kind_of_key_and_a_missing_one(client: fakeredis.FakeRedis) -> None
     client.zadd("due", {"d1": 10, "d2": 20})
     client.sadd("members", "m1", "m2")
     text = keys.describe_all(client, ["account:u1", "limit:x", "queue", "due", "members", "gone"])
-    assert "account:u1  (hash, 2 fields)" in text and "a@example.test" in text and "abc123" not in text
+    assert "account:u1  (hash, 2 fields)" in text
+    assert "a@example.test" in text
+    assert "abc123" not in text
     assert "limit:x  (string, 1 chars, ttl " in text
-    assert "queue  (list, 7 items)" in text and "[6] i6" in text and "i1" not in text
-    assert "due  (zset, 2 members)" in text and "20 d2" in text
-    assert "members  (set, 2 members)" in text and "m1, m2" in text
+    assert "queue  (list, 7 items)" in text
+    assert "[6] i6" in text
+    assert "i1" not in text
+    assert "due  (zset, 2 members)" in text
+    assert "20 d2" in text
+    assert "members  (set, 2 members)" in text
+    assert "m1, m2" in text
     assert "gone  (no such key now)" in text
 
 

@@ -200,6 +200,10 @@ def test_diff_mode_shows_the_content_and_attributes_about_to_change(lab_files: M
     assert [(d["before_header"], d["before"], d["after"]) for d in shown] == [
         (f"{tmp_path / 'd'} (absent)", "", f"directory mode 0750 owner {OWNER}:{GROUP}\n"),
         (str(target), "port 1\nmaxclients 5000\n", "port 1\n"),
-        (f"{target} (attributes)", f"file mode 0644 owner {OWNER}:{GROUP}\n", f"file mode 0640 owner {OWNER}:{GROUP}\n"),
+        (
+            f"{target} (attributes)",
+            f"file mode 0644 owner {OWNER}:{GROUP}\n",
+            f"file mode 0640 owner {OWNER}:{GROUP}\n",
+        ),
         (str(tmp_path / "gone"), f"file mode 0644 owner {OWNER}:{GROUP}\n", ""),
     ]
