@@ -12,10 +12,11 @@ REPORTS := reports
 INVENTORY ?= inventory/local
 PLAYBOOK := $(BIN)/ansible-playbook -i $(INVENTORY)
 PYTEST := $(BIN)/pytest
-# Extra pytest arguments, e.g. `make check BOUNDARY=gatewayuser ARGS=-x`.
+# Extra pytest arguments of the pytest targets, e.g. `make state ARGS=-x`.
 ARGS ?=
+# `make check BOUNDARY="a b" K=expr`: galaxylab check's boundaries and -k (an unknown boundary is one line).
 BOUNDARY ?=
-SUITES := $(if $(BOUNDARY),$(addprefix tests/boundaries/,$(BOUNDARY)),tests/boundaries)
+K ?=
 # A boundary is a suite package; `make check BOUNDARY=nosuch` stops with one line naming the known ones.
 KNOWN_BOUNDARIES := $(sort $(patsubst tests/boundaries/%/__init__.py,%,$(wildcard tests/boundaries/*/__init__.py)))
 UNKNOWN_BOUNDARIES := $(filter-out $(KNOWN_BOUNDARIES),$(BOUNDARY))
@@ -61,19 +62,17 @@ unit: $(STAMP) ## In-process tests of services, contracts and lab programs
 	$(PYTEST) tests/unit -n 2 --junitxml=$(REPORTS)/unit.xml $(ARGS)
 
 .PHONY: up
-up: $(STAMP) ## Provision the lab on the inventory's hosts (default: localhost); output kept in reports/up.log
-	mkdir -p $(REPORTS)
-	$(PLAYBOOK) playbooks/up.yml | tee $(REPORTS)/up.log
+up: $(STAMP) ## Provision the lab on the inventory's hosts (galaxylab up; default: localhost); output kept in reports/up.log
+	$(BIN)/galaxylab up --inventory $(INVENTORY)
 
 .PHONY: state
 state: $(STAMP) ## testinfra checks of the provisioned hosts
 	$(PYTEST) tests/lab -m lab_state -n 2 --junitxml=$(REPORTS)/state.xml $(ARGS)
 
 .PHONY: check
-check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summary
+check: $(STAMP) ## State checks + boundary suites (galaxylab check; all, or BOUNDARY=name [name...], K=expr) with a summary
 	$(if $(UNKNOWN_BOUNDARIES),$(error unknown boundary $(UNKNOWN_BOUNDARIES) (known: $(KNOWN_BOUNDARIES))))
-	$(PYTEST) $(SUITES) -n auto --dist loadgroup --junitxml=$(REPORTS)/boundaries.xml $(ARGS) || status=$$?; \
-	$(BIN)/python -m galaxylab.summary $(REPORTS)/boundaries.xml; exit $${status:-0}
+	$(BIN)/galaxylab check $(BOUNDARY) $(if $(K),-k "$(K)") --inventory $(INVENTORY)
 
 .PHONY: fuzz
 # The seed defaults to galaxylab.fuzz's fixed one (deterministic runs); FUZZ_SEED=<n> replays a run, FUZZ_SEED=random varies it.
@@ -100,7 +99,7 @@ leaves-nothing: $(STAMP) ## Tear down, then prove no process, port or file of th
 	$(PYTEST) tests/lab -m lab_teardown --junitxml=$(REPORTS)/teardown.xml $(ARGS)
 
 .PHONY: lab
-lab: up check ## Main job: venv, bring the lab up, run every boundary check, leave it up
+lab: up check ## Main job: venv, galaxylab up, galaxylab check (every boundary), leave it up
 
 .PHONY: test
 # Bring-up comes before the unit tests because it installs Debian's redis-server, which the
@@ -118,6 +117,10 @@ cli-e2e: $(STAMP) ## The galaxylab CLI end to end on an isolated lab (its own ro
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: bring-up, re-run, suites (median of 3), RSS
 	$(BIN)/python bench/lab_bench.py --runs 3
+
+.PHONY: bench-check
+bench-check: $(STAMP) ## galaxylab check wall time per boundary, all serial vs parallel (lab up; BOUNDARY= to pick); reports/bench/
+	$(BIN)/python bench/check_times.py $(BOUNDARY) --runs 3
 
 .PHONY: bench-mail
 bench-mail: $(STAMP) ## Mail on authsessionmail (lab up): deliveries/s, accept-to-arrival p50/p99, sink SMTP msg/s, RSS

@@ -32,8 +32,8 @@ REDIS = "redis"
 READY_TIMEOUT = 30.0
 STOPPED_TIMEOUT = 15.0
 PROBE_TIMEOUT = 1.0
-RUNNING_STATES = frozenset({"RUNNING"})
 DOWN_STATES = frozenset({"STOPPED", "EXITED", "FATAL", "BACKOFF"})
+ALREADY_STARTED = "already started"
 
 
 class ProcessControlError(RuntimeError):
@@ -66,6 +66,7 @@ class ProcessControl:
     def __init__(self, manifest: Manifest) -> None:
         self._manifest = manifest
         self._hosts: dict[str, Any] = {}
+        self._namespecs: dict[str, str] = {}
 
     @property
     def manifest(self) -> Manifest:
@@ -92,9 +93,14 @@ class ProcessControl:
     # --- actions -------------------------------------------------------------
 
     def stop(self, name: str) -> None:
-        """Stop the program and return once the process manager reports it down."""
+        """Stop the program and return once the process manager reports it down.
+
+        ``supervisorctl stop`` returns once supervisord has reaped the process, so a success needs no
+        second look; anything else (already stopped, a timeout) is settled by polling the state.
+        """
         target = self.target(name)
-        self._ctl(target, "stop")
+        if self._run(target, "stop").rc == 0:
+            return
         until(lambda: self.state(name) in DOWN_STATES, within=STOPPED_TIMEOUT, what=f"{target.program} stopped")
 
     def start(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
@@ -116,9 +122,15 @@ class ProcessControl:
         until(lambda: not target.is_ready(), within=timeout, what=f"{target.program} no longer answering")
 
     def ensure_running(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
-        """Bring the program back whatever state it is in (also after a kill), and wait until ready."""
-        if self.state(name) not in RUNNING_STATES:
-            self._ctl(self.target(name), "start")
+        """Bring the program back whatever state it is in (also after a kill), and wait until ready.
+
+        One ``supervisorctl start``: it starts a stopped, exited or fatal program and answers
+        "already started" for a running (or restarting) one.
+        """
+        target = self.target(name)
+        result = self._run(target, "start")
+        if result.rc != 0 and ALREADY_STARTED not in result.stdout + result.stderr:
+            raise self._refused(target, "start", result)
         self.wait_ready(name, timeout=timeout)
 
     @contextmanager
@@ -168,16 +180,26 @@ class ProcessControl:
         return programs
 
     def _namespec(self, target: Target) -> str:
-        # Programs live in a [group:<boundary>]; supervisorctl wants group:name, which status tells.
-        try:
-            return self._status(target.host)[target.program][0]
-        except KeyError:
-            raise ProcessControlError(f"{target.program} is not a supervised program on {target.host}") from None
+        # Programs live in a [group:<boundary>]; supervisorctl wants group:name, which status tells
+        # (asked once per program: a program's group does not change while the lab is up).
+        if target.program not in self._namespecs:
+            try:
+                self._namespecs[target.program] = self._status(target.host)[target.program][0]
+            except KeyError:
+                raise ProcessControlError(f"{target.program} is not a supervised program on {target.host}") from None
+        return self._namespecs[target.program]
+
+    def _run(self, target: Target, action: str) -> Any:
+        return self._supervisorctl(target.host, f"{action} {shlex.quote(self._namespec(target))}")
 
     def _ctl(self, target: Target, action: str) -> None:
-        result = self._supervisorctl(target.host, f"{action} {shlex.quote(self._namespec(target))}")
+        result = self._run(target, action)
         if result.rc != 0:
-            raise ProcessControlError(
-                f"supervisorctl {action} {target.program} on {target.host} exited {result.rc}: "
-                f"{result.stdout.strip()} {result.stderr.strip()}"
-            )
+            raise self._refused(target, action, result)
+
+    @staticmethod
+    def _refused(target: Target, action: str, result: Any) -> ProcessControlError:
+        return ProcessControlError(
+            f"supervisorctl {action} {target.program} on {target.host} exited {result.rc}: "
+            f"{result.stdout.strip()} {result.stderr.strip()}"
+        )

@@ -1,16 +1,20 @@
 """The boundary's Redis, as the manifest names it (``manifest.redis.url``).
 
 Suites read public keys and streams only (contracts/redis/keys.md); key names
-come from ``galaxy_contracts.redis_keys``.
+come from ``galaxy_contracts.redis_keys``. The client notes every key a test touches
+(``galaxylab.touched``), so a failed test's report shows those keys as they were then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
+from galaxylab import touched
 from tests.harness.manifest import Manifest
 from tests.harness.waits import eventually_async
 
@@ -23,9 +27,26 @@ class StreamEntry:
     fields: dict[str, str]
 
 
+class _NotingPipeline(Pipeline):
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        touched.record(args)
+        return super().execute_command(*args, **kwargs)
+
+
+class NotingRedis(aioredis.Redis):
+    """A client that notes the keys of each command it sends (pipelines too) for the failure report."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        touched.record(args)
+        return await super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        return _NotingPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
 def client(manifest: Manifest) -> aioredis.Redis:
     """An asyncio client with decoded (str) replies; close it with ``await client.aclose()``."""
-    return aioredis.Redis.from_url(
+    return NotingRedis.from_url(
         manifest.redis.url,
         decode_responses=True,
         socket_connect_timeout=CONNECT_TIMEOUT,

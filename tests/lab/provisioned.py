@@ -2,10 +2,14 @@
 
 Every manifest is validated against ``galaxylab.manifest.Manifest`` (a manifest on disk that does
 not validate fails the checks); hosts are reached through testinfra's backend named in the manifest.
+
+``GALAXYLAB_CHECK_BOUNDARIES`` (comma-separated; ``galaxylab check BOUNDARY...`` sets it) narrows the
+checks to those boundaries and the hosts they run on; unset, every boundary that is up is checked.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 from functools import cache
 from typing import Any
@@ -14,14 +18,30 @@ import testinfra
 
 from tests.harness.manifest import Host, Manifest, Program, load_all
 
+SELECTED_ENV = "GALAXYLAB_CHECK_BOUNDARIES"
+
 
 @cache
-def manifests() -> tuple[Manifest, ...]:
+def all_manifests() -> tuple[Manifest, ...]:
+    """Every boundary that is up, whatever the selection."""
     return tuple(load_all())
 
 
+def selected_names() -> frozenset[str] | None:
+    value = os.environ.get(SELECTED_ENV, "")
+    names = frozenset(name for name in value.replace(",", " ").split() if name)
+    return names or None
+
+
+@cache
+def manifests() -> tuple[Manifest, ...]:
+    """The boundaries the checks cover: the selected ones (``GALAXYLAB_CHECK_BOUNDARIES``), else all."""
+    names = selected_names()
+    return tuple(m for m in all_manifests() if names is None or m.boundary in names)
+
+
 def manifest(boundary: str) -> Manifest:
-    return next(m for m in manifests() if m.boundary == boundary)
+    return next(m for m in all_manifests() if m.boundary == boundary)
 
 
 def programs() -> list[Program]:

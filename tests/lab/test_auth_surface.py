@@ -17,7 +17,7 @@ import yaml
 
 from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
-from tests.lab.provisioned import manifests
+from tests.lab.provisioned import all_manifests, manifests
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 
@@ -77,7 +77,7 @@ def call(manifest: Manifest, component: str, method: str, path: str, token: str 
 
 
 def another_boundarys_token(manifest: Manifest) -> str:
-    other = next((m for m in manifests() if m.boundary != manifest.boundary), None)
+    other = next((m for m in all_manifests() if m.boundary != manifest.boundary), None)
     if other is None:
         pytest.skip("only one boundary is up: no other boundary's token to try")
     return lab_secrets.read(other).service_token("lab")

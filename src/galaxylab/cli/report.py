@@ -8,6 +8,8 @@ testinfra backend (so remote hosts too):
   pytest node id),
 - the supervisord state of each of the boundary's programs,
 - the tail of each program's log,
+- the Redis keys and streams the test touched through the harness's client (``galaxylab.touched``):
+  type, size, TTL and newest content, read through the manifest's Redis URL,
 
 as report sections (the terminal and the HTML report show them) and as JUnit ``<property>``
 elements. Every value of the boundary's secret files is redacted from what is attached.
@@ -28,7 +30,8 @@ from typing import Any
 import pytest
 
 from galaxylab import manifest as lab_manifest
-from galaxylab.cli import hosts
+from galaxylab import touched
+from galaxylab.cli import hosts, keys
 from galaxylab.manifest import Manifest
 
 DISRUPTIVE = "disruptive"
@@ -93,6 +96,16 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, None]:
+    """Record the Redis keys this test touches (read when it fails)."""
+    touched.begin()
+    try:
+        yield
+    finally:
+        touched.end()
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
@@ -102,14 +115,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if boundary is None or boundary == STATE_ROW:
         return
     for name, text in explain(
-        item.config.rootpath, boundary, item.nodeid, item.config.getoption("galaxylab_log_lines")
+        item.config.rootpath, boundary, item.nodeid, item.config.getoption("galaxylab_log_lines"), touched.keys()
     ):
         report.sections.append((f"galaxylab: {name}", text))
         # JUnit takes a test's <property> elements from its teardown report, made from the item's.
         item.user_properties.append((f"galaxylab: {name}", text))
 
 
-def explain(root: Path, boundary: str, nodeid: str, lines: int) -> list[tuple[str, str]]:
+def explain(
+    root: Path, boundary: str, nodeid: str, lines: int, redis_keys: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """(title, text) pairs that explain a failed test of ``boundary``; never raises, never a secret."""
     attached = [("re-run just this test", "\n".join(rerun_commands(boundary, nodeid)))]
     path = lab_manifest.manifests_dir(root) / f"{boundary}.json"
@@ -124,6 +139,10 @@ def explain(root: Path, boundary: str, nodeid: str, lines: int) -> list[tuple[st
             url = manifest.hosts[program.host].testinfra
             text = hosts.tail(program.host, url, program.log, lines) or "(empty)"
             attached.append((f"log {program.name} ({program.host}:{program.log})", text))
+        redis = manifest.redis
+        attached.append(
+            (f"redis keys the test touched ({redis.address}:{redis.port})", keys.dump(redis.url, redis_keys))
+        )
     except Exception as error:  # noqa: BLE001 - explaining a failure must never add one
         attached.append(("lab", f"could not read the boundary's hosts: {error}"))
         return attached

@@ -6,13 +6,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from galaxy_contracts.http import UserClient
+from tests.boundaries.gatewayuser.users import DEFAULT_AUDIENCE, new_user
 from tests.harness import secrets as lab_secrets
-from tests.harness.keys import unique_email
 from tests.harness.manifest import Manifest
 from tests.harness.sessions import SessionMinter, User
-
-# docs/conventions.md: the lab's TOKEN_AUDIENCE, used when the manifest does not publish the setting.
-DEFAULT_AUDIENCE = "galaxy-gateway"
 
 
 @pytest.fixture
@@ -23,11 +20,6 @@ def audience(manifest: Manifest) -> str:
 @pytest.fixture
 def minter(redis: aioredis.Redis, secrets: lab_secrets.LabSecrets, audience: str) -> SessionMinter:
     return SessionMinter(redis, secrets.signing_key, secrets.signing_kid, audience)
-
-
-async def new_user(users: UserClient, minter: SessionMinter, tag: str) -> User:
-    resolved = await users.resolve(unique_email(tag))
-    return User(resolved.account, await minter.open(resolved.account.user_id))
 
 
 @pytest.fixture

@@ -186,3 +186,24 @@ def test_packages_of_another_python_are_not_linked(release: ModuleType, tmp_path
     new = fake_venv(tmp_path / "r2" / "venv", {})
     assert not release.clone_venv(old, new)
     assert list((new / "lib/python3.11/site-packages").iterdir()) == []
+
+
+def test_diff_mode_shows_the_content_and_attributes_about_to_change(lab_files: ModuleType, tmp_path: Path) -> None:
+    target = tmp_path / "redis.conf"
+    target.write_text("port 1\nmaxclients 5000\n")
+    target.chmod(0o644)
+    (tmp_path / "gone").write_text("x")
+    (tmp_path / "gone").chmod(0o644)
+    dirs, files = [entry(tmp_path / "d", "0750")], [entry(target, "0640", "port 1\n")]
+    planned = lab_files.place(dirs, files, [str(tmp_path / "gone")], check=True)
+    shown = lab_files.diffs(planned, dirs, files)
+    assert [(d["before_header"], d["before"], d["after"]) for d in shown] == [
+        (f"{tmp_path / 'd'} (absent)", "", f"directory mode 0750 owner {OWNER}:{GROUP}\n"),
+        (str(target), "port 1\nmaxclients 5000\n", "port 1\n"),
+        (
+            f"{target} (attributes)",
+            f"file mode 0644 owner {OWNER}:{GROUP}\n",
+            f"file mode 0640 owner {OWNER}:{GROUP}\n",
+        ),
+        (str(tmp_path / "gone"), f"file mode 0644 owner {OWNER}:{GROUP}\n", ""),
+    ]

@@ -154,6 +154,12 @@ def built_artifact(project: str, build_dir: str) -> dict[str, Any]:
     return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": info["wheel"], "changed": False}
 
 
+def planned_artifact(project: str) -> dict[str, Any]:
+    """The artifact this source tree would build, not built (what check mode reports): its id only."""
+    artifact_id = artifact.content_id(Path(project).resolve())
+    return {"id": artifact_id, "path": "", "tarball": "", "wheel": "", "changed": True}
+
+
 def ready_secrets(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> dict[str, str]:
     """``{boundary: kid}`` when every secret and host bundle ``galaxylab.secrets ensure`` would write is already
     there, private and up to date; {} when it has something to do (or there is no boundary)."""
@@ -192,6 +198,7 @@ class FilterModule:
             "supervisord_file": supervisord_file,
             "manifest_writes": manifest_writes,
             "built_artifact": built_artifact,
+            "planned_artifact": planned_artifact,
             "ready_secrets": ready_secrets,
             "supervisor_environment": plan.supervisor_environment,
         }

@@ -22,7 +22,8 @@ description:
     listed file whose content, mode, owner or group differ (atomically, in its own directory); removes
     the listed paths (files or whole directories).
   - Reports every path it touched in C(changed_paths) and why in C(changed_items), so a run that should
-    change nothing names its offenders. Supports check mode.
+    change nothing names its offenders. Supports check mode and diff mode (a file's content before and
+    after, a path's mode and owner, what is created or removed).
 options:
   directories:
     description: Directories to create or fix, each C({path, mode, owner, group}).
@@ -175,6 +176,60 @@ def place(
     return changed
 
 
+def _attributes(path: str) -> str:
+    info = os.lstat(path)
+    kind = "directory" if stat.S_ISDIR(info.st_mode) else "file"
+    owner = f"{_name(pwd.getpwuid, info.st_uid)}:{_name(grp.getgrgid, info.st_gid)}"
+    return f"{kind} mode {stat.S_IMODE(info.st_mode):04o} owner {owner}\n"
+
+
+def _name(lookup: Any, number: int) -> str:
+    try:
+        return str(lookup(number)[0])
+    except KeyError:
+        return str(number)
+
+
+def _wanted(entry: Mapping[str, Any], kind: str) -> str:
+    return f"{kind} mode {int(str(entry['mode']), 8):04o} owner {entry['owner']}:{entry['group']}\n"
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as handle:
+        return handle.read().decode(errors="replace")
+
+
+def diffs(
+    planned: Iterable[tuple[str, list[str]]],
+    directories: Iterable[Mapping[str, Any]],
+    files: Iterable[Mapping[str, Any]],
+) -> list[dict[str, str]]:
+    """Ansible diffs of what ``place`` is about to change (computed before it changes anything)."""
+    by_path = {str(e["path"]): ("directory", e) for e in directories} | {str(e["path"]): ("file", e) for e in files}
+    found: list[dict[str, str]] = []
+    for path, changes in planned:
+        kind, entry = by_path.get(path, ("", {}))
+        if changes == ["removed"]:
+            found.append(
+                {"before_header": path, "after_header": f"{path} (removed)", "before": _attributes(path), "after": ""}
+            )
+        elif changes == ["created"] and kind == "directory":
+            found.append(
+                {"before_header": f"{path} (absent)", "after_header": path, "before": "", "after": _wanted(entry, kind)}
+            )
+        elif "created" in changes or "content" in changes:
+            before = "" if "created" in changes else _read(path)
+            found.append(
+                {"before_header": path, "after_header": path, "before": before, "after": str(entry["content"])}
+            )
+        if any(change in ("mode", "owner") for change in changes):
+            found.append(
+                {"before_header": f"{path} (attributes)", "after_header": f"{path} (attributes)",
+                 "before": _attributes(path), "after": _wanted(entry, kind)}
+            )  # fmt: skip
+    return found
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -185,14 +240,19 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    directories, files, remove = params["directories"], params["files"], params["remove"]
+    shown: list[dict[str, str]] = []
     try:
-        changed = place(params["directories"], params["files"], params["remove"], module.check_mode)
+        if module._diff:
+            shown = diffs(place(directories, files, remove, check=True), directories, files)
+        changed = place(directories, files, remove, module.check_mode)
     except (OSError, ValueError, KeyError) as error:
         module.fail_json(msg=f"placing the lab files failed: {error}")
     module.exit_json(
         changed=bool(changed),
         changed_paths=[path for path, _ in changed],
         changed_items=[f"{path} ({', '.join(changes)})" for path, changes in changed],
+        diff=shown,
     )
 
 

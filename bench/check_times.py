@@ -1,0 +1,126 @@
+"""``galaxylab check`` wall time: each boundary alone, then all the selected boundaries serially and in parallel.
+
+Runs against the lab that is up (its manifests: ``GALAXYLAB_STATE_DIR`` or ``.lab``), so it measures what
+an operator waits for when re-checking after a change. Each figure is the median of ``--runs`` runs,
+with the CPU seconds the run and its children used (on a busy machine wall time says little alone).
+"serial" is the sum of the single-boundary medians (one ``check`` after another); "parallel" is one
+``galaxylab check`` of all of them. Prints a table and writes ``reports/bench/check-times-<stamp>.json``.
+
+    .venv/bin/python bench/check_times.py                       # every boundary that is up
+    .venv/bin/python bench/check_times.py gatewayuser -r 5 --no-disruptive
+    .venv/bin/python bench/check_times.py --project /tmp/other-tree   # another tree's CLI, same lab
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from galaxylab.manifest import load_all, state_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def check(project: Path, boundaries: Sequence[str], extra: Sequence[str]) -> dict[str, Any]:
+    """One ``galaxylab check`` run: wall and CPU seconds, its exit status and per-boundary counts."""
+    command = [sys.executable, "-m", "galaxylab.cli", "check", *boundaries, "--json", *extra]
+    env = {**os.environ, "GALAXYLAB_PROJECT_DIR": str(project), "PYTHONPATH": str(project / "src")}
+    cpu, started = children_cpu(), time.perf_counter()
+    proc = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu
+    try:
+        document = json.loads(proc.stdout)
+    except ValueError:
+        document = {"error": proc.stderr.strip().splitlines()[-1:] or ["no output"]}
+    counts = dict(document.get("boundaries", {}).items())
+    return {"wall": wall, "cpu": cpu, "returncode": proc.returncode, "boundaries": counts}
+
+
+def measured(project: Path, boundaries: Sequence[str], extra: Sequence[str], runs: int) -> dict[str, Any]:
+    samples = [check(project, boundaries, extra) for _ in range(runs)]
+    return {
+        "wall": statistics.median(s["wall"] for s in samples),
+        "cpu": statistics.median(s["cpu"] for s in samples),
+        "failed_runs": sum(s["returncode"] != 0 for s in samples),
+        "samples": samples,
+    }
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("boundaries", nargs="*", help="boundaries to time (default: every boundary that is up)")
+    parser.add_argument("--runs", "-r", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--project", type=Path, default=ROOT, help="the tree whose CLI and suites run")
+    parser.add_argument("--no-disruptive", action="store_true", help="pass --no-disruptive to every check")
+    parser.add_argument("--out", type=Path, default=None, help="JSON output (default reports/bench/...)")
+    args = parser.parse_args(argv)
+
+    up = [m.boundary for m in load_all(state_dir(ROOT) / "manifests")]
+    boundaries = args.boundaries or up
+    missing = sorted(set(boundaries) - set(up))
+    if missing:
+        parser.error(f"not up: {', '.join(missing)} (up: {', '.join(up) or 'none'})")
+    extra = ["--no-disruptive"] if args.no_disruptive else []
+    project = args.project.resolve()
+
+    load_before = load_average()
+    single = {name: measured(project, [name], extra, args.runs) for name in boundaries}
+    parallel = measured(project, boundaries, extra, args.runs)
+    serial_wall = sum(row["wall"] for row in single.values())
+    serial_cpu = sum(row["cpu"] for row in single.values())
+
+    table = Table(title=f"galaxylab check wall time (median of {args.runs}; load {load_before:.1f})")
+    for column in ("boundaries", "wall s", "cpu s", "failed runs"):
+        table.add_column(column, justify="left" if column == "boundaries" else "right")
+    for name, row in single.items():
+        table.add_row(name, f"{row['wall']:.1f}", f"{row['cpu']:.1f}", str(row["failed_runs"]))
+    table.add_row(f"all {len(boundaries)} serial (sum)", f"{serial_wall:.1f}", f"{serial_cpu:.1f}", "")
+    table.add_row(
+        f"all {len(boundaries)} parallel",
+        f"{parallel['wall']:.1f}",
+        f"{parallel['cpu']:.1f}",
+        str(parallel["failed_runs"]),
+    )
+    Console().print(table)
+
+    out = args.out or ROOT / "reports" / "bench" / f"check-times-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "project": str(project),
+        "runs": args.runs,
+        "no_disruptive": args.no_disruptive,
+        "cpus": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": load_average(),
+        "single": single,
+        "serial": {"wall": serial_wall, "cpu": serial_cpu},
+        "parallel": parallel,
+    }
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"written {out}")
+    return 1 if any(row["failed_runs"] for row in [*single.values(), parallel]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
