@@ -75,6 +75,12 @@ check: $(STAMP) ## Boundary suites (all, or BOUNDARY=name [name...]) with a summ
 	$(PYTEST) $(SUITES) -n auto --dist loadgroup --junitxml=$(REPORTS)/boundaries.xml $(ARGS) || status=$$?; \
 	$(BIN)/python -m galaxylab.summary $(REPORTS)/boundaries.xml; exit $${status:-0}
 
+.PHONY: audit
+audit: $(STAMP) ## No secret in any output: a bring-up re-run at -vvvv, program logs, configs, reports, manifests (with a canary)
+	mkdir -p $(REPORTS)
+	$(PLAYBOOK) playbooks/up.yml -vvvv > $(REPORTS)/up-vvvv.log
+	$(BIN)/galaxylab audit --log $(REPORTS)/up-vvvv.log
+
 .PHONY: lifecycle
 lifecycle: $(STAMP) ## Idempotence (changed=0) and healing of a stopped program
 	$(PYTEST) tests/lab -m "lab_heal or lab_idempotence" --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)
@@ -98,9 +104,9 @@ lab: up check ## Main job: venv, bring the lab up, run every boundary check, lea
 # Bring-up comes before the unit tests because it installs Debian's redis-server, which the
 # harness's process-control tests drive; on a fresh machine they would otherwise skip. The
 # state checks run after the suites: programs still running, no secret in logs after real traffic.
-test: ## Everything CI runs: lint, up, unit, suites, state, idempotence + heal, multi-host, teardown + leaves-nothing
+test: ## Everything CI runs: lint, up, unit, suites, state, secret audit, idempotence + heal, multi-host, teardown + leaves-nothing
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory up unit check state lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory up unit check state audit lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
 	$(MAKE) --no-print-directory leaves-nothing
 
 .PHONY: cli-e2e
