@@ -82,6 +82,12 @@ fuzz: $(STAMP) ## schemathesis (all phases, with and without credentials) agains
 	$(BIN)/python -m galaxylab.fuzz $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --max-examples $(FUZZ_EXAMPLES) \
 		--report-dir $(REPORTS)/fuzz $(ARGS)
 
+.PHONY: audit
+audit: $(STAMP) ## No secret in any output: a bring-up re-run at -vvvv, program logs, configs, reports, manifests (with a canary)
+	mkdir -p $(REPORTS)
+	$(PLAYBOOK) playbooks/up.yml -vvvv > $(REPORTS)/up-vvvv.log
+	$(BIN)/galaxylab audit --log $(REPORTS)/up-vvvv.log
+
 .PHONY: lifecycle
 lifecycle: $(STAMP) ## Idempotence (changed=0) and healing of a stopped program
 	$(PYTEST) tests/lab -m "lab_heal or lab_idempotence" --junitxml=$(REPORTS)/lifecycle.xml $(ARGS)
@@ -105,9 +111,9 @@ lab: up check ## Main job: venv, galaxylab up, galaxylab check (every boundary),
 # Bring-up comes before the unit tests because it installs Debian's redis-server, which the
 # harness's process-control tests drive; on a fresh machine they would otherwise skip. The
 # state checks run after the suites: programs still running, no secret in logs after real traffic.
-test: ## Everything CI runs: lint, up, unit, suites, state, idempotence + heal, multi-host, teardown + leaves-nothing
+test: ## Everything CI runs: lint, up, unit, suites, state, secret audit, idempotence + heal, multi-host, teardown + leaves-nothing
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory up unit check state lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory up unit check state audit lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
 	$(MAKE) --no-print-directory leaves-nothing
 
 .PHONY: cli-e2e

@@ -6,7 +6,7 @@ client that attaches the session token.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import cast
 
 import grpc
@@ -24,8 +24,10 @@ def bearer(token: str) -> tuple[tuple[str, str], ...]:
 class GatewayClient:
     """Async client of galaxy.gateway.v1.GatewayService."""
 
-    def __init__(self, endpoint: str, *, timeout: float = 5.0) -> None:
-        self._channel = grpc.aio.insecure_channel(endpoint)
+    def __init__(
+        self, endpoint: str, *, timeout: float = 5.0, interceptors: Sequence[grpc.aio.ClientInterceptor] = ()
+    ) -> None:
+        self._channel = grpc.aio.insecure_channel(endpoint, interceptors=list(interceptors) or None)
         self._stub = pb_grpc.GatewayServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._timeout = timeout
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from galaxy_contracts.gateway import GatewayClient
 from galaxy_contracts.http import AuthSessionClient, MailClient, UserClient
+from tests.harness import seen
 from tests.harness.manifest import Component
 from tests.harness.secrets import LabSecrets
 from tests.harness.sink import SmtpSink
@@ -30,7 +31,7 @@ def _lab_token(secrets: LabSecrets) -> str:
 
 
 FACTORIES: dict[str, Factory] = {
-    "gateway": lambda c, s: GatewayClient(c.endpoint),
+    "gateway": lambda c, s: GatewayClient(c.endpoint, interceptors=[seen.SeenLogins()]),
     "authsession": lambda c, s: AuthSessionClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),
     "user": lambda c, s: UserClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),
     "mail": lambda c, s: MailClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),

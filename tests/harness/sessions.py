@@ -17,6 +17,7 @@ from redis.typing import EncodableT, FieldT
 
 from galaxy_contracts import redis_keys, tokens
 from galaxy_contracts.models import Account
+from tests.harness import seen
 from tests.harness.keys import unique_session_id
 from tests.harness.manifest import Manifest
 from tests.harness.secrets import LabSecrets
@@ -61,7 +62,9 @@ class SessionMinter:
         """A new active session of ``user_id`` and a valid token for it."""
         session_id = unique_session_id()
         await self.write_session(session_id, user_id)
-        return LabSession(user_id, session_id, self.token(user_id, session_id))
+        token = self.token(user_id, session_id)
+        seen.record("session token", token)
+        return LabSession(user_id, session_id, token)
 
     async def write_session(self, session_id: str, user_id: str) -> None:
         now = time.time()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import click
 import typer
 
+from galaxylab.cli import audit as audit_verb
 from galaxylab.cli import checks, provision
 from galaxylab.cli import status as status_verbs
 from galaxylab.cli.errors import USAGE, OperatorError
@@ -109,6 +111,20 @@ def logs(
     """The programs' logs, from whichever host runs them (secrets redacted)."""
     out = Output(json=json_output)
     _exit(status_verbs.logs(out, Project.here(), inventory, boundary, program, lines, follow and not json_output))
+
+
+@app.command()
+def audit(
+    log: Annotated[
+        list[Path] | None,
+        typer.Option("--log", help="another output to search, e.g. a bring-up at -vvvv (repeatable)"),
+    ] = None,
+    json_output: Json = False,
+) -> None:
+    """Search every output of the lab (program logs, configs, reports, manifests, --log files) for every
+    secret value, after planting a canary that must be found; fails on any leak or a missed canary."""
+    out = Output(json=json_output)
+    _exit(audit_verb.audit(out, Project.here(), log or []))
 
 
 @app.command()
