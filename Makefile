@@ -72,7 +72,8 @@ state: $(STAMP) ## testinfra checks of the provisioned hosts
 .PHONY: check
 check: $(STAMP) ## State checks + boundary suites (galaxylab check; all, or BOUNDARY=name [name...], K=expr) with a summary
 	$(if $(UNKNOWN_BOUNDARIES),$(error unknown boundary $(UNKNOWN_BOUNDARIES) (known: $(KNOWN_BOUNDARIES))))
-	$(BIN)/galaxylab check $(BOUNDARY) $(if $(K),-k "$(K)") --inventory $(INVENTORY)
+	$(BIN)/galaxylab check $(BOUNDARY) $(if $(K),-k "$(K)") --inventory $(INVENTORY) || { status=$$?; \
+		sed -n '/= FAILURES =/,$$p' $(REPORTS)/latest/pytest.log | tail -n 400; exit $$status; }
 
 .PHONY: fuzz
 # The seed defaults to galaxylab.fuzz's fixed one (deterministic runs); FUZZ_SEED=<n> replays a run, FUZZ_SEED=random varies it.
@@ -111,9 +112,9 @@ lab: up check ## Main job: venv, galaxylab up, galaxylab check (every boundary),
 # Bring-up comes before the unit tests because it installs Debian's redis-server, which the
 # harness's process-control tests drive; on a fresh machine they would otherwise skip. The
 # state checks run after the suites: programs still running, no secret in logs after real traffic.
-test: ## Everything CI runs: lint, up, unit, suites, state, secret audit, idempotence + heal, multi-host, teardown + leaves-nothing
+test: ## Everything CI runs: lint, up, unit, suites, live fuzzing, state, secret audit, idempotence + heal, multi-host, teardown + leaves-nothing
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory up unit check state audit lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory up unit check fuzz state audit lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
 	$(MAKE) --no-print-directory leaves-nothing
 
 .PHONY: cli-e2e
