@@ -73,7 +73,8 @@ def secret_needles(manifest: Manifest) -> list[Needle]:
         if result.rc != 0:
             continue
         for value in hosts.values_in(str(result.stdout)):
-            if len(value) >= hosts.MIN_SECRET:
+            # The key id is public by design (every token's header names it, the manifest publishes it).
+            if len(value) >= hosts.MIN_SECRET and value != manifest.secrets.signing_kid:
                 found.setdefault(value, f"{manifest.boundary}:{Path(path).name}")
     return [Needle(name, value) for value, name in found.items()]
 
