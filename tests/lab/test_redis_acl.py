@@ -1,0 +1,170 @@
+"""Each boundary's Redis lets nobody in without a login, and each service only as far as its ACL user goes.
+
+The users and their rules are the manifest's (``redis.users``, contracts/redis/keys.md "Who may touch
+what"); passwords come from the files the manifest and each program's settings name. Destructive
+commands are never run for real: ``ACL DRYRUN`` (as the boundary's ``admin``) says whether a user could.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+from typing import Any
+
+import pytest
+import redis
+
+from tests.harness.manifest import Manifest
+from tests.lab.provisioned import admin_client, host, manifests, redis_as
+
+pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
+
+# Commands no service may run: wiping, reconfiguring, stopping or inspecting the whole server.
+FORBIDDEN = (
+    ("flushall",),
+    ("flushdb",),
+    ("config", "set", "appendonly", "no"),
+    ("shutdown", "nosave"),
+    ("debug", "sleep", "0"),
+    ("keys", "*"),
+    ("acl", "setuser", "intruder", "on"),
+    ("eval", "return 1", "0"),
+)
+# A command a service may have that reads one key, and its arguments (harmless if it is let through).
+KEY_READS = {
+    "exists": (),
+    "hgetall": (),
+    "hget": ("field",),
+    "get": (),
+    "xrange": ("-", "+"),
+}
+UNOWNED = "galaxylab-acl-check:unowned"
+
+
+def service_users() -> list[Any]:
+    """(manifest, component, user) of every program logging in to its boundary's Redis as its own user."""
+    found = []
+    for m in manifests():
+        for name, component in sorted(m.components.items()):
+            user = component.settings.get("REDIS_USERNAME")
+            if user is not None:
+                found.append(pytest.param(m, name, user, id=f"{m.boundary}-{user}"))
+    return found
+
+
+def by_boundary() -> list[Any]:
+    return [pytest.param(m, id=m.boundary) for m in manifests()]
+
+
+def patterns(rules: str) -> list[str]:
+    """The key patterns of an ACL user's rules (``~p``, ``%R~p``, ``%W~p``, ``%RW~p``)."""
+    return [rule.split("~", 1)[1] for rule in rules.split() if "~" in rule]
+
+
+def commands(rules: str) -> list[str]:
+    return [rule[1:] for rule in rules.split() if rule.startswith("+") and not rule.startswith("+@")]
+
+
+def outside_keys(manifest: Manifest, user: str) -> list[str]:
+    """Keys of the other users' patterns that none of ``user``'s patterns matches, and one nobody owns."""
+    own = patterns(manifest.redis.users[user])
+    others = {
+        pattern.replace("*", "acl-check")
+        for name, rules in manifest.redis.users.items()
+        if name != user
+        for pattern in patterns(rules)
+        if pattern != "*"
+    }
+    keys = [key for key in sorted(others) if not any(fnmatch.fnmatchcase(key, p) for p in own)]
+    return [*keys, UNOWNED]
+
+
+def service_password(manifest: Manifest, component: str) -> str:
+    """The password a program reads: its ``REDIS_PASSWORD_FILE``, on its own host."""
+    entry = manifest.component(component)
+    file = host(entry.host).file(entry.settings["REDIS_PASSWORD_FILE"])
+    assert file.is_file, f"{entry.host}:{entry.settings['REDIS_PASSWORD_FILE']} missing"
+    return str(file.content_string).strip()
+
+
+def dry_run(manifest: Manifest, user: str, *command: str) -> str:
+    """``ACL DRYRUN``: ``OK`` when ``user`` could run ``command``, else Redis's reason (nothing is run)."""
+    with admin_client(manifest) as admin:
+        return str(admin.execute_command("ACL", "DRYRUN", user, *command))
+
+
+@pytest.mark.parametrize("manifest", by_boundary())
+def test_without_a_login_every_command_is_refused(manifest: Manifest) -> None:
+    with redis_as(manifest, None) as anonymous, pytest.raises(redis.AuthenticationError, match="NOAUTH"):
+        anonymous.ping()
+
+
+@pytest.mark.parametrize("manifest", by_boundary())
+def test_the_default_user_is_switched_off(manifest: Manifest) -> None:
+    with redis_as(manifest, "default", "any password") as default, pytest.raises(redis.AuthenticationError):
+        default.ping()
+    assert manifest.redis.users["default"].split()[0] == "off"
+
+
+@pytest.mark.parametrize(("manifest", "component", "user"), service_users())
+def test_a_service_logs_in_as_its_own_user_with_its_password_file(
+    manifest: Manifest, component: str, user: str
+) -> None:
+    assert user in manifest.redis.users, f"{component} logs in as {user}, a user the manifest's ACL does not have"
+    with redis_as(manifest, user, service_password(manifest, component)) as client:
+        assert client.ping()
+
+
+@pytest.mark.parametrize(("manifest", "component", "user"), service_users())
+def test_a_service_user_cannot_run_a_command_outside_its_set(manifest: Manifest, component: str, user: str) -> None:
+    allowed = [" ".join(command) for command in FORBIDDEN if dry_run(manifest, user, *command) == "OK"]
+    assert not allowed, f"{user} ({component}) may run {allowed}"
+
+
+@pytest.mark.parametrize(("manifest", "component", "user"), service_users())
+def test_a_service_user_is_refused_config_for_real(manifest: Manifest, component: str, user: str) -> None:
+    with redis_as(manifest, user, service_password(manifest, component)) as client:
+        with pytest.raises(redis.exceptions.NoPermissionError, match="config"):
+            client.config_get("maxmemory")
+
+
+@pytest.mark.parametrize(("manifest", "component", "user"), service_users())
+def test_a_service_user_cannot_touch_a_key_outside_its_patterns(manifest: Manifest, component: str, user: str) -> None:
+    read = next((c for c in commands(manifest.redis.users[user]) if c in KEY_READS), None)
+    assert read is not None, f"{user} has none of {sorted(KEY_READS)} to try a key with"
+    let_through = []
+    with redis_as(manifest, user, service_password(manifest, component)) as client:
+        for key in outside_keys(manifest, user):
+            try:
+                client.execute_command(read, key, *KEY_READS[read])
+            except redis.exceptions.NoPermissionError as error:
+                assert "key" in str(error), error
+            else:
+                let_through.append(key)
+    assert not let_through, f"{user} ({component}) may {read} {let_through}"
+
+
+@pytest.mark.parametrize("manifest", by_boundary())
+def test_the_harness_user_reads_and_writes_any_key(manifest: Manifest) -> None:
+    key = f"galaxylab-acl-check:harness:{uuid.uuid4().hex}"
+    with redis_as(manifest, "harness") as harness:
+        assert harness.set(key, "1", ex=60)
+        assert harness.get(key) == "1"
+        assert harness.delete(key) == 1
+
+
+@pytest.mark.parametrize("manifest", by_boundary())
+def test_the_harness_user_cannot_wipe_or_reconfigure_the_boundary(manifest: Manifest) -> None:
+    wiping = (("flushall",), ("flushdb",), ("config", "set", "save", ""), ("shutdown", "nosave"))
+    allowed = [" ".join(command) for command in wiping if dry_run(manifest, "harness", *command) == "OK"]
+    assert not allowed, f"the harness may run {allowed}"
+
+
+@pytest.mark.parametrize("manifest", by_boundary())
+def test_the_readiness_probe_user_may_only_ping(manifest: Manifest) -> None:
+    user = "probe"
+    assert manifest.redis.probe.url.startswith(f"redis://{user}@")
+    with redis_as(manifest, user, "") as probe:
+        assert probe.ping()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            probe.get(UNOWNED)
