@@ -14,6 +14,8 @@ from typing import Any
 
 import redis
 import testinfra
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.harness import redis as lab_redis
 from tests.harness.manifest import Host, Manifest, Program, load_all
@@ -96,6 +98,7 @@ def redis_as(manifest: Manifest, user: str | None, password: str | None = None) 
         password=password,
         driver_info=None,
         decode_responses=True,
+        retry=Retry(NoBackoff(), 0),  # a refused login or command is the answer, not a reason to try again
         socket_connect_timeout=REDIS_TIMEOUT,
         socket_timeout=REDIS_TIMEOUT,
     )

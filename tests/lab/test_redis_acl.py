@@ -95,7 +95,7 @@ def dry_run(manifest: Manifest, user: str, *command: str) -> str:
 
 @pytest.mark.parametrize("manifest", by_boundary())
 def test_without_a_login_every_command_is_refused(manifest: Manifest) -> None:
-    with redis_as(manifest, None) as anonymous, pytest.raises(redis.AuthenticationError, match="NOAUTH"):
+    with redis_as(manifest, None) as anonymous, pytest.raises(redis.AuthenticationError, match=r"NOAUTH|authenticated"):
         anonymous.ping()
 
 
@@ -123,25 +123,29 @@ def test_a_service_user_cannot_run_a_command_outside_its_set(manifest: Manifest,
 
 @pytest.mark.parametrize(("manifest", "component", "user"), service_users())
 def test_a_service_user_is_refused_config_for_real(manifest: Manifest, component: str, user: str) -> None:
-    with redis_as(manifest, user, service_password(manifest, component)) as client:
-        with pytest.raises(redis.exceptions.NoPermissionError, match="config"):
-            client.config_get("maxmemory")
+    password = service_password(manifest, component)
+    with (
+        redis_as(manifest, user, password) as client,
+        pytest.raises(redis.exceptions.NoPermissionError, match="config"),
+    ):
+        client.config_get("maxmemory")
 
 
 @pytest.mark.parametrize(("manifest", "component", "user"), service_users())
 def test_a_service_user_cannot_touch_a_key_outside_its_patterns(manifest: Manifest, component: str, user: str) -> None:
     read = next((c for c in commands(manifest.redis.users[user]) if c in KEY_READS), None)
     assert read is not None, f"{user} has none of {sorted(KEY_READS)} to try a key with"
-    let_through = []
+    answers = {}
     with redis_as(manifest, user, service_password(manifest, component)) as client:
         for key in outside_keys(manifest, user):
             try:
                 client.execute_command(read, key, *KEY_READS[read])
             except redis.exceptions.NoPermissionError as error:
-                assert "key" in str(error), error
+                answers[key] = str(error)
             else:
-                let_through.append(key)
-    assert not let_through, f"{user} ({component}) may {read} {let_through}"
+                answers[key] = "let through"
+    not_refused = {key: answer for key, answer in answers.items() if "permissions to access" not in answer}
+    assert not not_refused, f"{user} ({component}) {read}: {not_refused}"
 
 
 @pytest.mark.parametrize("manifest", by_boundary())

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 from rich.markup import escape
 from rich.table import Table

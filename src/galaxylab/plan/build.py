@@ -8,6 +8,7 @@ from typing import Any
 
 from galaxylab.plan import acl
 from galaxylab.plan.catalog import REDIS, Catalog, default_catalog
+from galaxylab.plan.files import REDIS_USERS
 from galaxylab.plan.inputs import Host, Placement, PlanError, parse_boundaries
 from galaxylab.plan.layout import Json, Resolved, host_plan, redis_config, resolve
 from galaxylab.plan.manifests import build_manifest
@@ -72,9 +73,11 @@ def build_plan(
             raise PlanError(f"boundary {res.name}: no signing kid (run galaxylab.secrets ensure first)")
         users = acl.rules(res.boundary.components, catalog)
         hashes = redis_hashes.get(res.name, {})
-        missing = sorted(set(users) & set(acl.REDIS_USERS) - set(hashes))
+        missing = sorted(set(users) & set(REDIS_USERS) - set(hashes))
         if missing:
-            raise PlanError(f"boundary {res.name}: no Redis password for {missing} (run galaxylab.secrets ensure first)")
+            raise PlanError(
+                f"boundary {res.name}: no Redis password for {missing} (run galaxylab.secrets ensure first)"
+            )
         generated = {"signing_kid": kids[res.name]}
         plan["manifests"][res.name] = build_manifest(res, generated).model_dump(mode="json")
         for host in res.unique_hosts():
