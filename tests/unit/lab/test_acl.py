@@ -68,7 +68,7 @@ def test_every_boundary_has_the_default_user_off_and_a_user_per_redis_service(
     users = users_of(conf_of(lab, boundary["name"]))
     services = [c for c in boundary["components"] if c in SERVICES]
     assert list(users) == ["default", *services, "harness", "admin", "probe"]
-    assert users["default"] == ["reset", "off"]
+    assert users["default"] == ["reset", "off", "~*", "&*", "+@all"]  # off: nobody logs in as it
     assert users["probe"] == ["reset", "on", "nopass", "+ping"]
 
 
@@ -279,3 +279,37 @@ def test_the_probe_may_ping_and_nothing_else(server: Server) -> None:
         assert probe.ping()
         with pytest.raises(redis.exceptions.NoPermissionError):
             probe.get("mail:queue")
+
+
+@needs_redis
+def test_a_durable_redis_replays_what_a_service_wrote_after_a_restart(tmp_path: Path) -> None:
+    """Redis 7.0 replays the AOF's MULTI/EXEC blocks (a script's effects) as the default user and checks the
+    ACL at EXEC: with a default user that may do nothing, acknowledged writes vanish on a restart."""
+    port = closed_port()
+    result = planned(tmp_path, [EVERYTHING | {"port_base": port, "redis": "durable"}])
+    conf = tmp_path / "redis.conf"
+    conf.write_text(conf_of(result, "everything"))
+    (tmp_path / "data" / "everything").mkdir(parents=True)
+    running = Server(tmp_path, port)
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([str(REDIS_SERVER), str(conf)], stdout=subprocess.DEVNULL)
+        until(lambda: _pings(running), within=5, what="durable redis-server ready")
+        return process
+
+    process = start()
+    try:
+        with running.client("user") as user:
+            script = user.register_script(
+                "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('XADD', KEYS[2], '*', 'a', 'b')"
+            )
+            entry = script(keys=["user:email:ada@example.com", "notification:intents"], args=["u_1"])
+        process.terminate()
+        process.wait(timeout=5)
+        process = start()
+        with running.client("harness") as harness:
+            assert harness.get("user:email:ada@example.com") == "u_1"
+            assert [e[0] for e in harness.xrange("notification:intents")] == [entry]
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
