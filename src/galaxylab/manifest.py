@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 STATE_DIR_ENV = "GALAXYLAB_STATE_DIR"
-SCHEMA_VERSION: Literal[2] = 2
+SCHEMA_VERSION: Literal[3] = 3
 
 
 class _Model(BaseModel):
@@ -31,7 +31,7 @@ class Probe(_Model):
     """How readiness is checked: ``http`` GET answered 200, ``redis`` PING, ``smtp`` 220 banner."""
 
     kind: Literal["http", "redis", "smtp"]
-    url: str = Field(description="http://host:port/healthz, redis://host:port or smtp://host:port")
+    url: str = Field(description="http://host:port/healthz, redis://probe@host:port or smtp://host:port")
 
 
 class Program(_Model):
@@ -58,6 +58,9 @@ class RedisInstance(_Model):
     dir: str = Field(description="working dir: the AOF directory of a durable Redis")
     log: str
     probe: Probe
+    users: dict[str, str] = Field(
+        description="the ACL: {user: rules} without passwords (each user's password file is in secrets.redis_users)"
+    )
 
 
 class Component(_Model):
@@ -104,11 +107,12 @@ class Secrets(_Model):
     signing_kid: str = Field(description="the key id itself, not a path")
     operator_token: str
     caller_tokens: dict[str, str]
+    redis_users: dict[str, str] = Field(description="{Redis ACL user: its password file} (harness, admin, services)")
     files: tuple[str, ...] = Field(description="every secret file (what the no-leak checks grep for)")
 
 
 class Manifest(_Model):
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     boundary: str
     port_base: int
     redis: RedisInstance

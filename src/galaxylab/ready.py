@@ -2,7 +2,8 @@
 
 ``python -m galaxylab.ready --deadline 60 --check NAME=URL [--check NAME=URL ...]``
 
-URL schemes: ``redis://host:port`` (``PING`` answered ``+PONG``), ``http://host:port/path``
+URL schemes: ``redis://[user@]host:port`` (``PING`` answered ``+PONG``, after ``AUTH user`` with an empty
+password when a user is named: the lab's password-less, PING-only probe user), ``http://host:port/path``
 (``GET`` answered 200), ``smtp://host:port`` (a ``220`` banner). All checks poll
 concurrently until the shared deadline; exit 0 when all are ready, else 1 naming each
 component that is not, with the last reason. Standard library only.
@@ -54,10 +55,23 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def probe_redis(host: str, port: int, _path: str) -> None:
+def _command(*parts: str) -> bytes:
+    """A command in RESP (an array of bulk strings)."""
+    encoded = [part.encode() for part in parts]
+    return f"*{len(encoded)}\r\n".encode() + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)
+
+
+async def probe_redis(host: str, port: int, _path: str, user: str | None = None) -> None:
+    """PING answered; as ``user`` (a password-less user: the lab's probe) when one is given."""
     reader, writer = await _open(host, port)
     try:
-        writer.write(b"*1\r\n$4\r\nPING\r\n")
+        if user:
+            writer.write(_command("AUTH", user, ""))
+            await writer.drain()
+            line = await reader.readline()
+            if line.strip() != b"+OK":
+                raise NotReady(f"AUTH {user} answered {line.strip()[:60]!r}")
+        writer.write(_command("PING"))
         await writer.drain()
         line = await reader.readline()
     finally:
@@ -99,18 +113,24 @@ PROBES: dict[str, Callable[[str, int, str], Awaitable[None]]] = {
 }
 
 
+def attempt(url: str) -> Awaitable[None]:
+    """One attempt of the probe ``url`` names (raises ``NotReady`` with the reason)."""
+    parts = urlsplit(url)
+    host, port, path = parts.hostname or "", parts.port or 0, parts.path or "/"
+    if parts.scheme == "redis":
+        return probe_redis(host, port, path, parts.username)
+    return PROBES[parts.scheme](host, port, path)
+
+
 def parse_check(value: str) -> Check:
     name, sep, url = value.partition("=")
     parts = urlsplit(url)
     if not sep or not name or parts.scheme not in PROBES or not parts.hostname or not parts.port:
-        raise ValueError(f"--check wants NAME=(redis|http|smtp)://HOST:PORT[/PATH], not {value!r}")
+        raise ValueError(f"--check wants NAME=(redis|http|smtp)://[USER@]HOST:PORT[/PATH], not {value!r}")
     return Check(name, url)
 
 
 async def wait_one(check: Check, deadline: float) -> Outcome:
-    parts = urlsplit(check.url)
-    probe = PROBES[parts.scheme]
-    host, port, path = parts.hostname or "", parts.port or 0, parts.path or "/"
     start = time.monotonic()
     reason = "not tried"
     while True:
@@ -118,7 +138,7 @@ async def wait_one(check: Check, deadline: float) -> Outcome:
         if remaining <= 0:
             return Outcome(check, False, reason, time.monotonic() - start)
         try:
-            await asyncio.wait_for(probe(host, port, path), timeout=min(ATTEMPT_SECONDS, remaining))
+            await asyncio.wait_for(attempt(check.url), timeout=min(ATTEMPT_SECONDS, remaining))
         except NotReady as error:
             reason = str(error)
         except (TimeoutError, OSError, ValueError) as error:

@@ -10,6 +10,8 @@ For each boundary ``DIR/<boundary>/`` (0700) gets, files 0600:
 - ``token-keys.json``      ``{kid: public PEM}`` the gateway (and tests) verify with
 - ``signing-kid``          the key id: derived from the public key, so it never drifts from it
 - ``operator.token``       the Mail operator credential
+- ``redis-<user>.password`` each Redis ACL user's password (services, ``harness``, ``admin``); redis.conf
+                           holds only its SHA-256 digest (``redis_password_hashes``)
 
 A ``--bundle`` writes ``DIR/.bundles/<HOST>.tar``: the named boundaries' directories, for
 Ansible to unpack on that host in one step. The bundle is rewritten only when its bytes change.
@@ -37,11 +39,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from galaxylab.plan.files import (
     CALLERS,
     OPERATOR_TOKEN,
+    REDIS_USERS,
     SECRET_FILES,
     SERVICE_TOKENS,
     SIGNING_KEY,
     SIGNING_KID,
     TOKEN_KEYS,
+    redis_password_file,
 )
 
 DIR_MODE = 0o700
@@ -119,12 +123,24 @@ def ensure_boundary(directory: Path) -> tuple[list[str], str]:
     if not (directory / SIGNING_KID).exists():
         _write(directory / SIGNING_KID, kid + "\n")
         created.append(SIGNING_KID)
-    if not (directory / OPERATOR_TOKEN).exists():
-        _write(directory / OPERATOR_TOKEN, _token() + "\n")
-        created.append(OPERATOR_TOKEN)
+    for name in (OPERATOR_TOKEN, *(redis_password_file(user) for user in REDIS_USERS)):
+        if not (directory / name).exists():
+            _write(directory / name, _token() + "\n")
+            created.append(name)
     for name in SECRET_FILES:
         (directory / name).chmod(FILE_MODE)
     return created, kid
+
+
+def redis_password_hashes(directory: Path) -> dict[str, str]:
+    """``{Redis user: SHA-256 hex of its password}``, as redis.conf's ``user ... #<hex>`` wants it.
+
+    The password is the file's content without surrounding whitespace, as the services read it.
+    """
+    return {
+        user: hashlib.sha256((directory / redis_password_file(user)).read_text().strip().encode()).hexdigest()
+        for user in REDIS_USERS
+    }
 
 
 def bundle_bytes(root: Path, boundaries: Sequence[str]) -> bytes:

@@ -76,7 +76,7 @@ class ProcessControl:
         """``"redis"`` or a component name of the manifest."""
         if name == REDIS:
             redis = self._manifest.redis
-            return Target(name, redis.host, redis.program, redis_url=redis.url)
+            return Target(name, redis.host, redis.program, redis_url=redis.probe.url)
         component = self._manifest.component(name)
         return Target(name, component.host, component.program, ready_url=component.healthz)
 

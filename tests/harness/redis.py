@@ -1,7 +1,10 @@
 """The boundary's Redis, as the manifest names it (``manifest.redis.url``).
 
 Suites read public keys and streams only (contracts/redis/keys.md); key names
-come from ``galaxy_contracts.redis_keys``. The client notes every key a test touches
+come from ``galaxy_contracts.redis_keys``. They log in as the boundary's
+``harness`` ACL user, its password read from the file the manifest names
+(``secrets.redis_users``); the readiness ping uses the PING-only probe user of
+``manifest.redis.probe.url``, which needs no password. The client notes every key a test touches
 (``galaxylab.touched``), so a failed test's report shows those keys as they were then.
 """
 
@@ -15,10 +18,12 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from galaxylab import touched
+from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
 from tests.harness.waits import eventually_async
 
 CONNECT_TIMEOUT = 2.0
+HARNESS = "harness"
 
 
 @dataclass(frozen=True)
@@ -44,19 +49,45 @@ class NotingRedis(aioredis.Redis):
         return _NotingPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
-def client(manifest: Manifest) -> aioredis.Redis:
-    """An asyncio client with decoded (str) replies; close it with ``await client.aclose()``."""
+def client(manifest: Manifest, user: str = HARNESS) -> aioredis.Redis:
+    """An asyncio client with decoded (str) replies, logged in as ``user`` (a user of
+    ``manifest.secrets.redis_users``); close it with ``await client.aclose()``."""
     return NotingRedis.from_url(
         manifest.redis.url,
+        username=user,
+        password=password(manifest, user),
+        driver_info=None,
         decode_responses=True,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=CONNECT_TIMEOUT,
     )
 
 
+def password(manifest: Manifest, user: str) -> str:
+    """The password of a Redis ACL user of the boundary, read (once) on the secrets host."""
+    try:
+        path = manifest.secrets.redis_users[user]
+    except KeyError:
+        known = ", ".join(sorted(manifest.secrets.redis_users))
+        raise KeyError(f"{manifest.boundary}: no Redis user {user!r} (users with a password: {known})") from None
+    key = (manifest.boundary, path)
+    if key not in _PASSWORDS:
+        _PASSWORDS[key] = lab_secrets.read_text(manifest, path)
+    return _PASSWORDS[key]
+
+
+_PASSWORDS: dict[tuple[str, str], str] = {}
+
+
 def ping(url: str) -> bool:
-    """True when the Redis at ``url`` answers PING; False when it cannot be reached."""
-    probe = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT)
+    """True when the Redis at ``url`` answers PING; False when it cannot be reached.
+
+    A user in the URL without a password is the lab's password-less probe user (any password is taken).
+    """
+    probe = redis.Redis.from_url(
+        url, password="", driver_info=None, socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=CONNECT_TIMEOUT,
+    )  # fmt: skip
     try:
         return bool(probe.ping())
     except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import redis
 import testinfra
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from tests.harness import redis as lab_redis
 from tests.harness.manifest import Host, Manifest, Program, load_all
 
 SELECTED_ENV = "GALAXYLAB_CHECK_BOUNDARIES"
+REDIS_TIMEOUT = 2.0
 
 
 @cache
@@ -95,3 +102,31 @@ def environment(host_name: str, pid: int) -> dict[str, str]:
     """A process's environment as the kernel holds it (``/proc/<pid>/environ``), read on its host."""
     text = host(host_name).run(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@contextmanager
+def redis_as(manifest: Manifest, user: str | None, password: str | None = None) -> Iterator[redis.Redis]:
+    """A client of the boundary's Redis logged in as ``user`` (its password from the manifest's secrets
+    unless given; ``None``: no login at all). Logging in happens on the first command."""
+    if user is not None and password is None:
+        password = lab_redis.password(manifest, user)
+    client = redis.Redis(
+        host=manifest.redis.address,
+        port=manifest.redis.port,
+        username=user,
+        password=password,
+        driver_info=None,
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 0),  # a refused login or command is the answer, not a reason to try again
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def admin_client(manifest: Manifest) -> Any:
+    """The boundary's Redis as its ``admin`` ACL user (CONFIG, ACL: what only the lab's operations may run)."""
+    return redis_as(manifest, "admin")

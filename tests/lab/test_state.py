@@ -11,6 +11,7 @@ import pytest
 
 from tests.harness.manifest import Manifest, state_dir
 from tests.lab.provisioned import (
+    admin_client,
     all_manifests,
     environment,
     host,
@@ -98,11 +99,10 @@ def durable_redis() -> list[Any]:
 
 
 def redis_config(manifest: Manifest, name: str) -> str:
-    redis = manifest.redis
-    result = host(redis.host).run(f"redis-cli -h {redis.address} -p {redis.port} CONFIG GET {name}")
-    assert result.rc == 0, result.stderr
-    lines = result.stdout.splitlines()
-    return lines[1] if len(lines) > 1 else ""
+    """``CONFIG GET name`` as the boundary's ``admin`` ACL user (the only one allowed to)."""
+    with admin_client(manifest) as admin:
+        reply = admin.config_get(name)
+    return str(reply.get(name, ""))
 
 
 @pytest.mark.parametrize("manifest", durable_redis())
@@ -129,6 +129,7 @@ def secret_values(boundary: str) -> tuple[str, ...]:
     reader = host(secrets.host)
     values = set(json.loads(reader.file(secrets.service_tokens).content_string).values())
     values.add(reader.file(secrets.operator_token).content_string.strip())
+    values.update(reader.file(path).content_string.strip() for path in secrets.redis_users.values())
     pem = reader.file(secrets.signing_key).content_string
     values.update(line for line in pem.splitlines() if line and not line.startswith("-----"))
     assert all(len(value) >= 16 for value in values), "a secret is too short to grep for reliably"

@@ -1,4 +1,4 @@
-"""The boundary's Redis, one client per process."""
+"""The boundary's Redis, one client per process, logged in as the service's own ACL user."""
 
 from __future__ import annotations
 
@@ -8,15 +8,33 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from galaxy.common.settings import ConfigError, ServiceSettings, read_secret, read_setting_file
+
 # After a Redis restart every pooled connection is dead: without retries on connection
 # errors the first command of each one fails. Bounded: 3 more tries within about 0.35 s.
 RETRIES = 3
 BACKOFF = ExponentialBackoff(cap=0.2, base=0.05)
 
 
-def connect(url: str) -> aioredis.Redis:
+def connect_service(settings: ServiceSettings) -> aioredis.Redis:
+    """The client of ``settings.redis_url`` as ``REDIS_USERNAME`` with the password in ``REDIS_PASSWORD_FILE``
+    (read now: an unreadable file is a ``ConfigError`` naming the variable); neither set: no login."""
+    if (settings.redis_username is None) != (settings.redis_password_file is None):
+        prefix = str(settings.model_config.get("env_prefix", "")).upper()
+        raise ConfigError(f"{prefix}REDIS_USERNAME and {prefix}REDIS_PASSWORD_FILE are set together or not at all")
+    if settings.redis_password_file is None:
+        return connect(settings.redis_url)
+    password = read_setting_file(settings, "redis_password_file", read_secret)
+    return connect(settings.redis_url, username=settings.redis_username, password=password)
+
+
+def connect(url: str, *, username: str | None = None, password: str | None = None) -> aioredis.Redis:
     return aioredis.Redis.from_url(
         url,
+        username=username,
+        password=password,
+        # No CLIENT SETINFO on connect: it is no command of a service's ACL user.
+        driver_info=None,
         decode_responses=True,
         socket_connect_timeout=1.0,
         socket_timeout=2.0,

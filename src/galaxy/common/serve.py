@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings
 from starlette.types import ASGIApp
 
 from galaxy.common import logs
-from galaxy.common.redis import connect
+from galaxy.common.redis import connect_service
 from galaxy.common.settings import ListenerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ def run_http_service(
     """
 
     def build(settings: SS) -> Started:
-        redis = connect(settings.redis_url)
+        redis = connect_service(settings)
         app = create_app(settings, redis)
         admin = create_admin(settings, redis)
         return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port)

@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 T = TypeVar("T")
@@ -35,9 +36,22 @@ class ProgramSettings(ListenerSettings):
 
 
 class ServiceSettings(ProgramSettings):
-    """What every service has. Subclasses set ``env_prefix`` (``GALAXY_<SERVICE>_``)."""
+    """What every service has. Subclasses set ``env_prefix`` (``GALAXY_<SERVICE>_``).
+
+    The boundary's Redis is reached as the service's own ACL user (``redis_username``), its password read
+    from ``redis_password_file`` by ``galaxy.common.redis.connect_service``; never a password in the URL.
+    """
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_username: str | None = None
+    redis_password_file: Path | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _no_password_in_url(cls, url: str) -> str:
+        if urlsplit(url).password is not None:
+            raise ValueError("must not carry a password: use REDIS_USERNAME and REDIS_PASSWORD_FILE")
+        return url
 
 
 class ConfigError(ValueError):

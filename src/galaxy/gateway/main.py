@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2_grpc
 from starlette.applications import Starlette
 
 from galaxy.common.admin import Check, admin_app, listener
-from galaxy.common.redis import connect
+from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, Server, StartupFailed, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
 from galaxy.gateway.adapters.authsession import HttpAuthSession
@@ -58,7 +58,7 @@ class Resources:
         user_token = read_setting_file(settings, "user_token_file", read_secret)
         keys = read_setting_file(settings, "token_keys_file", load_public_keys)
         return cls(
-            redis=connect(settings.redis_url),
+            redis=connect_service(settings),
             authsession=AuthSessionClient(settings.authsession_url, authsession_token, timeout=timeout),
             users=UserClient(settings.user_url, user_token, timeout=timeout),
             keys=keys,

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.auth import OperatorToken, ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
-from galaxy.common.redis import connect
+from galaxy.common.redis import connect_service
 from galaxy.common.serve import Started, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
 from galaxy.mail.adapters.deliveries import RedisDeliveryStore
@@ -159,7 +159,7 @@ def create_admin(settings: Settings, redis: aioredis.Redis, mail: Mail | None = 
 
 def build(settings: Settings) -> Started:
     """Both ports of the service; secrets are read now (a bad one raises ``ConfigError`` naming it)."""
-    redis = connect(settings.redis_url)
+    redis = connect_service(settings)
     mail = compose(settings, redis)
     app = create_app(settings, redis, mail)
     admin = create_admin(settings, redis, mail)

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
 from galaxy.common.admin import Check, admin_app
-from galaxy.common.redis import connect
+from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
 from galaxy.notification.adapters.outbox import RedisOutbox
@@ -47,7 +47,7 @@ class Resources:
         token = read_setting_file(settings, "user_token_file", read_secret)
         templates = Templates(streams.typed_catalog())
         users = UserClient(settings.user_url, token, timeout=settings.downstream_timeout_seconds)
-        return cls(redis=connect(settings.redis_url), users=users, templates=templates)
+        return cls(redis=connect_service(settings), users=users, templates=templates)
 
     async def aclose(self) -> None:
         await self.users.aclose()

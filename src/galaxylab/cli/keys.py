@@ -22,11 +22,19 @@ HIDDEN = "[redacted]"
 _SECRET_FIELD = re.compile(r"token|secret|password|passwd|credential|signature|code|hash|otp", re.IGNORECASE)
 
 
-def dump(url: str, keys: Sequence[str]) -> str:
-    """One block per key; a Redis that cannot be reached is one line saying so, never an error."""
+def dump(url: str, keys: Sequence[str], *, username: str | None = None, password: str | None = None) -> str:
+    """One block per key (read as the ACL user given, e.g. the harness's); a Redis that cannot be reached is one
+    line saying so, never an error."""
     if not keys:
         return "(the test touched no Redis key through the harness)"
-    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
+    client = redis.Redis.from_url(
+        url,
+        username=username,
+        password=password,
+        decode_responses=True,
+        socket_connect_timeout=TIMEOUT,
+        socket_timeout=TIMEOUT,
+    )
     try:
         return describe_all(client, keys)
     except redis.RedisError as error:

@@ -38,6 +38,7 @@ DISRUPTIVE = "disruptive"
 LAB_STATE = "lab_state"
 LOG_LINES = 40
 STATE_ROW = "lab-state"
+HARNESS_USER = "harness"  # the Redis ACL user of the suites (tests.harness.redis)
 SKIP_REASON = "disruptive (stops, kills or scripts a component): --no-disruptive"
 _SKIPPED = pytest.StashKey[int]()
 
@@ -122,6 +123,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.user_properties.append((f"galaxylab: {name}", text))
 
 
+def harness_login(manifest: Manifest) -> tuple[str | None, str | None]:
+    """The Redis ACL user the suites log in as and its password, read on the secrets host."""
+    path = manifest.secrets.redis_users.get(HARNESS_USER)
+    entry = manifest.hosts.get(manifest.secrets.host)
+    if path is None or entry is None:
+        return None, None
+    result = hosts.run(manifest.secrets.host, entry.testinfra, f"cat -- {shlex.quote(path)}")
+    return HARNESS_USER, str(result.stdout).strip() if result.rc == 0 else None
+
+
 def explain(
     root: Path, boundary: str, nodeid: str, lines: int, redis_keys: Sequence[str] = ()
 ) -> list[tuple[str, str]]:
@@ -140,9 +151,9 @@ def explain(
             text = hosts.tail(program.host, url, program.log, lines) or "(empty)"
             attached.append((f"log {program.name} ({program.host}:{program.log})", text))
         redis = manifest.redis
-        attached.append(
-            (f"redis keys the test touched ({redis.address}:{redis.port})", keys.dump(redis.url, redis_keys))
-        )
+        user, password = harness_login(manifest)
+        touched = keys.dump(redis.url, redis_keys, username=user, password=password)
+        attached.append((f"redis keys the test touched ({redis.address}:{redis.port})", touched))
     except Exception as error:  # noqa: BLE001 - explaining a failure must never add one
         attached.append(("lab", f"could not read the boundary's hosts: {error}"))
         return attached

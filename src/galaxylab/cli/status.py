@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 from rich.markup import escape
 from rich.table import Table
@@ -38,10 +37,8 @@ class ProgramStatus:
 
 async def probe(program: Program) -> tuple[bool, str]:
     """One attempt of the program's readiness probe (Redis PING, GET /healthz, SMTP banner)."""
-    parts = urlsplit(program.probe.url)
-    check = ready.PROBES[parts.scheme]
     try:
-        await asyncio.wait_for(check(parts.hostname or "", parts.port or 0, parts.path or "/"), PROBE_SECONDS)
+        await asyncio.wait_for(ready.attempt(program.probe.url), PROBE_SECONDS)
     except ready.NotReady as error:
         return False, str(error)
     except (TimeoutError, OSError) as error:

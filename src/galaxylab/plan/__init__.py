@@ -18,10 +18,11 @@ from galaxylab.plan.build import (
     supervisor_environment,
     supervisor_quote,
 )
-from galaxylab.plan.catalog import PORT_SPAN, Catalog, CatalogError, ComponentSpec, Link, default_catalog
+from galaxylab.plan.catalog import PORT_SPAN, Catalog, CatalogError, ComponentSpec, Link, RedisAccess, default_catalog
 from galaxylab.plan.files import (
     CALLERS,
     OPERATOR_TOKEN,
+    REDIS_USERS,
     SECRET_FILES,
     SERVICE_TOKENS,
     SIGNING_KEY,
@@ -35,6 +36,7 @@ __all__ = [
     "CALLERS",
     "OPERATOR_TOKEN",
     "PORT_SPAN",
+    "REDIS_USERS",
     "RELEASE_ENV",
     "SECRET_FILES",
     "SERVICE_TOKENS",
@@ -50,6 +52,7 @@ __all__ = [
     "Link",
     "Placement",
     "PlanError",
+    "RedisAccess",
     "boundary_hosts",
     "build_plan",
     "default_catalog",

@@ -6,7 +6,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from galaxylab.plan import acl
 from galaxylab.plan.catalog import REDIS, Catalog, default_catalog
+from galaxylab.plan.files import REDIS_USERS
 from galaxylab.plan.inputs import Host, Placement, PlanError, parse_boundaries
 from galaxylab.plan.layout import Json, Resolved, host_plan, redis_config, resolve
 from galaxylab.plan.manifests import build_manifest
@@ -40,6 +42,7 @@ def build_plan(
     hosts: Mapping[str, Host],
     *,
     kids: Mapping[str, str] | None = None,
+    redis_hashes: Mapping[str, Mapping[str, str]] | None = None,
     release: str = "",
     redis_server: str = "/usr/bin/redis-server",
     catalog: Catalog | None = None,
@@ -49,9 +52,13 @@ def build_plan(
     A host's part is all the host needs, so each host is configured with a fixed number of module
     calls whatever the number of boundaries: its ``groups`` (one supervisord group per boundary),
     its ``redis`` instances, the ``remove`` paths of absent boundaries, and its ``directories``.
+
+    ``kids`` (``{boundary: signing kid}``) and ``redis_hashes`` (``{boundary: {Redis user: SHA-256 of its
+    password}}``) come from ``galaxylab.secrets``; every present boundary needs both.
     """
     catalog = catalog or default_catalog()
     kids = kids or {}
+    redis_hashes = redis_hashes or {}
     resolved = [resolve(b, placement, hosts, catalog) for b in parse_boundaries(boundaries, catalog)]
     plan: Json = {"hosts": {}, "manifests": {}, "absent_manifests": []}
     for host in hosts.values():
@@ -64,6 +71,13 @@ def build_plan(
             continue
         if res.name not in kids:
             raise PlanError(f"boundary {res.name}: no signing kid (run galaxylab.secrets ensure first)")
+        users = acl.rules(res.boundary.components, catalog)
+        hashes = redis_hashes.get(res.name, {})
+        missing = sorted(set(users) & set(REDIS_USERS) - set(hashes))
+        if missing:
+            raise PlanError(
+                f"boundary {res.name}: no Redis password for {missing} (run galaxylab.secrets ensure first)"
+            )
         generated = {"signing_kid": kids[res.name]}
         plan["manifests"][res.name] = build_manifest(res, generated).model_dump(mode="json")
         for host in res.unique_hosts():
@@ -72,7 +86,7 @@ def build_plan(
             part["groups"].append(group)
             part["programs"].extend(group["programs"])
             if res.hosts[REDIS] == host:
-                part["redis"].append(redis_config(res))
+                part["redis"].append(redis_config(res) | {"users": acl.config_lines(users, hashes)})
     return plan
 
 

@@ -15,7 +15,7 @@ from typing import Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from galaxylab.plan.files import SECRET_NAMES
+from galaxylab.plan.files import REDIS_USERS, SECRET_NAMES
 
 # Highest offset any component may use (smtp-sink API = 81), so port ranges of two boundaries never overlap.
 PORT_SPAN = 82
@@ -41,13 +41,43 @@ class Link(_Spec):
     missing: Literal["error", "omit", "unreachable"] = "error"
 
 
+# Redis ACL: a key pattern, a command (``hget``) or a subcommand (``xgroup|create``), a channel pattern.
+KEY_PATTERN = r"^[a-z][a-z0-9:*{}_-]*$"
+COMMAND = r"^[a-z]+(\|[a-z-]+)?$"
+
+
+class RedisAccess(_Spec):
+    """What the component's own Redis ACL user may do (contracts/redis/keys.md "Who may touch what").
+
+    ``keys``: ``{pattern: access}``; a key passed to a Lua script needs ``read-write`` (Redis checks a
+    script's declared keys for both). ``commands``: every command the component sends, including those
+    its Lua scripts call. ``channels``: Pub/Sub channel patterns (none: no Pub/Sub at all).
+    """
+
+    user: str | None = Field(default=None, description="the ACL user; default the component's kind")
+    keys: dict[str, Literal["read", "write", "read-write"]] = Field(min_length=1)
+    commands: tuple[str, ...] = Field(min_length=1)
+    channels: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        bad = [k for k in self.keys if not re.match(KEY_PATTERN, k)]
+        bad += [c for c in self.commands if not re.match(COMMAND, c)]
+        bad += [c for c in self.channels if not re.match(KEY_PATTERN, c)]
+        if bad:
+            raise ValueError(f"redis: {bad} are not key patterns, lowercase commands or channel patterns")
+        if self.user is not None and self.user not in REDIS_USERS:
+            raise ValueError(f"redis user {self.user!r} has no password file (Redis users: {', '.join(REDIS_USERS)})")
+        return self
+
+
 class ComponentSpec(_Spec):
     program: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     env_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9_]*_$")
     port_offset: int = Field(ge=1, le=PORT_SPAN - 1 - ADMIN_OFFSET)
     protocol: Literal["grpc", "http", "smtp"]
     tier: Literal["service", "double"]
-    redis: bool = False
+    redis: RedisAccess | None = None
     probe: Literal["healthz", "smtp"] = "healthz"
     listens: tuple[Literal["main", "admin"], ...] = ("main", "admin")
     admin_setting: str = Field(default="ADMIN_PORT", pattern=SETTING_NAME)
@@ -86,6 +116,8 @@ class Catalog(_Spec):
                 if port in offsets:
                     raise ValueError(f"{kind}: port offset {port} is also {offsets[port]}'s")
                 offsets[port] = kind
+            if spec.redis is not None and (spec.redis.user or kind) not in REDIS_USERS:
+                raise ValueError(f"{kind}: uses Redis but {kind!r} is no Redis user (name one of {REDIS_USERS})")
             for setting, link in spec.links.items():
                 unknown = [target for target in link.to if target not in self.components]
                 if unknown:

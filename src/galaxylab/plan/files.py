@@ -1,4 +1,5 @@
-"""Names of a boundary's secret files (``galaxylab.secrets`` writes them) and of the callers holding a token."""
+"""Names of a boundary's secret files (``galaxylab.secrets`` writes them), of the callers holding a token and
+of the Redis ACL users holding a password."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ SIGNING_KEY = "signing-key.pem"
 TOKEN_KEYS = "token-keys.json"
 SIGNING_KID = "signing-kid"
 OPERATOR_TOKEN = "operator.token"
+# Users of a boundary's Redis with a password (contracts/redis/keys.md "Who may touch what"): one per
+# service that uses Redis (named by its kind), the test harness, and the lab's operations (state checks).
+REDIS_USERS = ("gateway", "authsession", "user", "mail", "notification", "harness", "admin")
+
+
+def redis_password_file(user: str) -> str:
+    return f"redis-{user}.password"
+
+
 SECRET_FILES = (
     SERVICE_TOKENS,
     *(f"{caller}.token" for caller in CALLERS),
@@ -16,6 +26,7 @@ SECRET_FILES = (
     TOKEN_KEYS,
     SIGNING_KID,
     OPERATOR_TOKEN,
+    *(redis_password_file(user) for user in REDIS_USERS),
 )
 # What a catalog entry may name in its ``secrets`` (the kid is a generated value, not read from a file).
 SECRET_NAMES = tuple(name for name in SECRET_FILES if name != SIGNING_KID)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from galaxylab.manifest import Probe
+from galaxylab.plan.acl import PROBE
 from galaxylab.plan.catalog import REDIS, Catalog
 from galaxylab.plan.inputs import Boundary, Host, Placement, PlanError
 
@@ -56,7 +57,8 @@ class Resolved:
     def probe(self, component: str) -> Probe:
         host = self.hosts[component]
         if component == REDIS:
-            return Probe(kind="redis", url=f"redis://{self.endpoint(REDIS)}")
+            # The ACL's password-less user that may only PING (galaxylab.plan.acl.PROBE).
+            return Probe(kind="redis", url=f"redis://{PROBE}@{self.endpoint(REDIS)}")
         if self.catalog.spec(component).probe == "smtp":
             return Probe(kind="smtp", url=f"smtp://{self.endpoint(component)}")
         return Probe(kind="http", url=f"http://{host.address}:{self.port(component, admin=True)}/healthz")
@@ -103,7 +105,7 @@ def redis_config(res: Resolved) -> Json:
         "mode": res.boundary.redis,
         "bind": host.address,
         # Protected mode answers only loopback clients; on a host's own address the boundary's services
-        # on the other hosts must reach it (the services take no Redis password: no secret in a URL).
+        # on the other hosts must reach it (every user but the PING-only probe needs its password).
         "protected_mode": "yes" if _is_loopback(host.address) else "no",
         "port": res.port(REDIS),
         "conf": host.path("etc", res.name, "redis.conf"),

@@ -5,8 +5,18 @@ from __future__ import annotations
 import shlex
 
 from galaxylab.manifest import Component, Host, Manifest, RedisInstance, Secrets
+from galaxylab.plan import acl
 from galaxylab.plan.catalog import REDIS
-from galaxylab.plan.files import CALLERS, OPERATOR_TOKEN, SECRET_FILES, SERVICE_TOKENS, SIGNING_KEY, TOKEN_KEYS
+from galaxylab.plan.files import (
+    CALLERS,
+    OPERATOR_TOKEN,
+    REDIS_USERS,
+    SECRET_FILES,
+    SERVICE_TOKENS,
+    SIGNING_KEY,
+    TOKEN_KEYS,
+    redis_password_file,
+)
 from galaxylab.plan.layout import Resolved, redis_config
 from galaxylab.plan.wiring import environment, unprefixed
 
@@ -36,6 +46,7 @@ def _redis(res: Resolved) -> RedisInstance:
         dir=config["dir"],
         log=config["log"],
         probe=res.probe(REDIS),
+        users={user: " ".join(rules) for user, rules in acl.rules(res.boundary.components, res.catalog).items()},
     )
 
 
@@ -88,5 +99,11 @@ def _secrets(res: Resolved, kid: str) -> Secrets:
         signing_kid=kid,
         operator_token=f"{directory}/{OPERATOR_TOKEN}",
         caller_tokens={caller: f"{directory}/{caller}.token" for caller in CALLERS},
+        redis_users={user: f"{directory}/{redis_password_file(user)}" for user in _redis_users(res)},
         files=tuple(f"{directory}/{file}" for file in SECRET_FILES),
     )
+
+
+def _redis_users(res: Resolved) -> list[str]:
+    """The boundary's Redis users that log in with a password (not ``default``, not the probe)."""
+    return [user for user in acl.rules(res.boundary.components, res.catalog) if user in REDIS_USERS]

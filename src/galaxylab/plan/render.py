@@ -108,6 +108,13 @@ def redis_conf(config: Mapping[str, Any], extra_directives: Mapping[str, Any] | 
         ]
     else:
         lines += ["# Ephemeral: nothing is ever written to disk.", "appendonly no"]
+    users = config.get("users", [])
+    if users:
+        lines += [
+            "# ACL (galaxylab.plan.acl): default user off, one user per service, the harness, the lab's",
+            "# operations and a PING-only probe; passwords as SHA-256 digests, never in clear.",
+            *users,
+        ]
     lines += [f"{directive} {value}" for directive, value in (extra_directives or {}).items()]
     return "\n".join(lines).lstrip("\n") + "\n"
 

@@ -6,7 +6,9 @@ Generic over kinds: nothing here names a service (docs/conventions.md "Programs 
 
 from __future__ import annotations
 
+from galaxylab.plan.acl import user_of
 from galaxylab.plan.catalog import Link
+from galaxylab.plan.files import redis_password_file
 from galaxylab.plan.inputs import PlanError
 from galaxylab.plan.layout import Resolved
 
@@ -25,9 +27,12 @@ def environment(res: Resolved, component: str, generated: dict[str, str]) -> dic
         env["PORT"] = str(res.port(component))
     if "admin" in spec.listens:
         env[spec.admin_setting] = str(res.port(component, admin=True))
-    if spec.redis:
-        env["REDIS_URL"] = res.redis_url()
     secrets = host.secrets_dir(res.name)
+    if spec.redis is not None:
+        user = user_of(component, spec.redis)
+        env["REDIS_URL"] = res.redis_url()
+        env["REDIS_USERNAME"] = user
+        env["REDIS_PASSWORD_FILE"] = f"{secrets}/{redis_password_file(user)}"
     env |= {setting: f"{secrets}/{file}" for setting, file in spec.secrets.items()}
     env |= {setting: generated[value] for setting, value in spec.generated.items()}
     for setting, link in spec.links.items():

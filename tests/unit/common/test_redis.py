@@ -1,15 +1,22 @@
-"""galaxy.common.redis: a service's client survives a restart of its Redis."""
+"""galaxy.common.redis: a service's client logs in as its own ACL user and survives a restart of its Redis."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import ValidationError
+from pydantic_settings import SettingsConfigDict
+from redis.exceptions import AuthenticationError
 
-from galaxy.common.redis import connect
+from galaxy.common.redis import connect, connect_service
+from galaxy.common.serve import problems
+from galaxy.common.settings import ConfigError, ServiceSettings
 from tests.harness.manifest import under_ci
 from tests.harness.waits import until
 from tests.unit.common.ports import closed_port
@@ -66,3 +73,74 @@ async def test_first_command_after_a_redis_restart_succeeds(server: RedisProcess
 
     assert await script(keys=["k"], args=["after"]) == "OK"
     assert await client.get("k") == "after"
+
+
+# --- logging in as the service's own ACL user -----------------------------------------------------
+
+
+class Svc(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GALAXY_SVC_")
+
+
+def svc(**values: object) -> Svc:
+    return Svc.model_validate({"port": 1, "admin_port": 2} | values)
+
+
+@pytest.fixture
+def acl_server(tmp_path: Path) -> Iterator[int]:
+    """A redis-server whose default user is off and whose one user ``svc`` has the password ``s3cret``."""
+    port = closed_port()
+    digest = hashlib.sha256(b"s3cret").hexdigest()
+    conf = tmp_path / "redis.conf"
+    conf.write_text(
+        f'port {port}\nbind 127.0.0.1\nsave ""\nappendonly no\ndir {tmp_path}\n'
+        f"user default reset off\nuser svc reset on #{digest} ~* +@all\n"
+    )
+    process = subprocess.Popen([str(REDIS_SERVER), str(conf)], stdout=subprocess.DEVNULL)
+    ping = ["redis-cli", "-p", str(port), "--user", "svc", "--pass", "s3cret", "--no-auth-warning", "ping"]
+    until(
+        lambda: subprocess.run(ping, capture_output=True, check=False).stdout.strip() == b"PONG",
+        within=5,
+        what="redis-server ready",
+    )
+    yield port
+    process.terminate()
+    process.wait(timeout=5)
+
+
+async def test_a_service_logs_in_as_its_user_with_the_password_from_its_file(acl_server: int, tmp_path: Path) -> None:
+    password = tmp_path / "redis-svc.password"
+    password.write_text("s3cret\n")
+    settings = svc(redis_url=f"redis://127.0.0.1:{acl_server}/0", redis_username="svc", redis_password_file=password)
+    client = connect_service(settings)
+    try:
+        assert await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def test_without_its_user_a_service_is_refused(acl_server: int) -> None:
+    client = connect_service(svc(redis_url=f"redis://127.0.0.1:{acl_server}/0"))
+    try:
+        with pytest.raises(AuthenticationError):
+            await client.ping()
+    finally:
+        await client.aclose()
+
+
+def test_an_unreadable_password_file_names_its_variable(tmp_path: Path) -> None:
+    settings = svc(redis_username="svc", redis_password_file=tmp_path / "missing")
+    with pytest.raises(ConfigError, match="GALAXY_SVC_REDIS_PASSWORD_FILE: cannot read"):
+        connect_service(settings)
+
+
+@pytest.mark.parametrize("values", [{"redis_username": "svc"}, {"redis_password_file": "/x"}])
+def test_user_and_password_file_come_together(values: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="GALAXY_SVC_REDIS_USERNAME and GALAXY_SVC_REDIS_PASSWORD_FILE"):
+        connect_service(svc(**values))
+
+
+def test_a_password_in_the_redis_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValidationError, match="must not carry a password") as caught:
+        svc(redis_url="redis://svc:s3cret@127.0.0.1:6379/0")
+    assert "s3cret" not in problems(caught.value)

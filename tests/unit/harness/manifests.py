@@ -23,6 +23,7 @@ def manifest_for(
             dir=root,
             log=f"{root}/redis.log",
             probe=Probe(kind="redis", url=f"redis://127.0.0.1:{redis_port}"),
+            users={},  # the tests' redis-server runs without an ACL
         ),
         components={name: _component(boundary, name, port, root) for name, port in components.items()},
         hosts={
@@ -46,6 +47,7 @@ def manifest_for(
             signing_kid="kid",
             operator_token=f"{root}/operator.token",
             caller_tokens={"lab": f"{root}/lab.token"},
+            redis_users={},
             files=(f"{root}/service-tokens.json",),
         ),
     )

@@ -20,7 +20,9 @@ def _planned() -> dict[str, Any]:
     boundaries = yaml.safe_load((REPO / "playbooks/vars/boundaries.yml").read_text())["galaxylab_boundaries"]
     hosts = plan.parse_hosts({"localhost": {"address": "127.0.0.1", "root": "/opt/galaxylab", "testinfra": "local://"}})
     kids = {b["name"]: "kid1" for b in boundaries}
-    result = plan.build_plan(boundaries, plan.parse_placement("localhost", {}), hosts, kids=kids, release="r")
+    hashes = {b["name"]: dict.fromkeys(plan.REDIS_USERS, "0" * 64) for b in boundaries}
+    placement = plan.parse_placement("localhost", {})
+    result = plan.build_plan(boundaries, placement, hosts, kids=kids, redis_hashes=hashes, release="r")
     manifest: dict[str, Any] = result["manifests"]["gatewayauthsession"]
     return manifest
 

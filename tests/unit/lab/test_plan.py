@@ -18,6 +18,8 @@ BOUNDARIES: list[dict[str, Any]] = yaml.safe_load((REPO / "playbooks/vars/bounda
     "galaxylab_boundaries"
 ]
 LOCAL = {"localhost": {"address": "127.0.0.1", "root": "/opt/galaxylab", "testinfra": "local://"}}
+# What galaxylab.secrets.redis_password_hashes gives: a SHA-256 digest of every Redis user's password.
+HASHES = {user: f"{index:064x}" for index, user in enumerate(plan.REDIS_USERS)}
 TWO_HOSTS = {
     "alpha": {"address": "10.0.0.1", "root": "/srv/lab", "testinfra": "ssh://alpha"},
     "beta": {"address": "10.0.0.2", "root": "/opt/galaxylab", "testinfra": "ssh://beta"},
@@ -36,6 +38,7 @@ def build(
         plan.parse_placement(default_host, overrides),
         plan.parse_hosts(hosts or LOCAL),
         kids={b["name"]: f"kid-{b['name']}" for b in boundaries},
+        redis_hashes={b["name"]: HASHES for b in boundaries},
         release="rel1",
     )
 
@@ -225,7 +228,7 @@ def test_placement_spreads_a_boundary_over_hosts_with_their_own_addresses_and_ro
 
 def test_ready_checks_cover_every_component_of_the_host() -> None:
     checks = {c["name"]: c["url"] for c in build()["hosts"]["localhost"]["ready_checks"]}
-    assert checks["gatewayuser-redis"] == "redis://127.0.0.1:21500"
+    assert checks["gatewayuser-redis"] == "redis://probe@127.0.0.1:21500"
     assert checks["gatewayuser-gateway"] == "http://127.0.0.1:21511/healthz"
     assert len(checks) == sum(1 + len(b["components"]) for b in BOUNDARIES)
 
@@ -347,7 +350,8 @@ AUDIT = plan.ComponentSpec(
     port_offset=90 - 16,
     protocol="http",
     tier="service",
-    redis=True,
+    # A new kind's Redis user needs a password file: it borrows one here (a real kind adds it to REDIS_USERS).
+    redis=plan.RedisAccess(user="notification", keys={"audit:*": "read-write"}, commands=("ping", "xadd")),
     secrets={"SERVICE_TOKENS_FILE": "service-tokens.json", "USER_TOKEN_FILE": "lab.token"},
     links={"USER_URL": plan.Link(to=("user", "user-stub")), "SMTP": plan.Link(to=("smtp-sink",), form="endpoint")},
     settings={"RETENTION_DAYS": "7"},
@@ -368,6 +372,7 @@ def test_a_made_up_kind_registered_only_in_the_catalog_is_planned_wired_probed_a
         plan.parse_placement("localhost", {}),
         plan.parse_hosts(LOCAL),
         kids={"auditlab": "k"},
+        redis_hashes={"auditlab": HASHES},
         release="rel1",
         catalog=catalog,
     )
@@ -417,5 +422,6 @@ def test_a_link_nobody_satisfies_is_refused_naming_the_setting() -> None:
             plan.parse_placement("localhost", {}),
             plan.parse_hosts(LOCAL),
             kids={"auditlab": "k"},
+            redis_hashes={"auditlab": HASHES},
             catalog=catalog,
         )

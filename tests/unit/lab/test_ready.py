@@ -118,3 +118,32 @@ def test_the_cli_exits_nonzero_naming_what_is_not_ready(capsys: pytest.CaptureFi
     code = ready.main(["--deadline", "0.3", "--check", f"gw-redis=redis://127.0.0.1:{free_port()}"])
     assert code == 1
     assert "NOT READY gw-redis" in capsys.readouterr().err
+
+
+async def redis_with_probe_user(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A Redis that answers PING only after ``AUTH probe ""`` (the lab's password-less PING-only user)."""
+    first = await reader.readuntil(b"\r\n")
+    if first != b"*3\r\n":
+        writer.write(b"-NOAUTH Authentication required.\r\n")
+    else:
+        auth = await reader.readexactly(len(b"$4\r\nAUTH\r\n$5\r\nprobe\r\n$0\r\n\r\n"))
+        writer.write(b"+OK\r\n" if auth == b"$4\r\nAUTH\r\n$5\r\nprobe\r\n$0\r\n\r\n" else b"-WRONGPASS\r\n")
+        await writer.drain()
+        await reader.readuntil(b"PING\r\n")
+        writer.write(b"+PONG\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def test_a_redis_probe_naming_a_user_logs_in_as_it_first() -> None:
+    server, port = await serve(redis_with_probe_user)
+    try:
+        as_probe, anonymous = await ready.wait_all(
+            [ready.Check("p", f"redis://probe@127.0.0.1:{port}"), ready.Check("a", f"redis://127.0.0.1:{port}")], 0.5
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert as_probe.ready
+    assert not anonymous.ready
+    assert "NOAUTH" in anonymous.reason

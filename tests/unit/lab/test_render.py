@@ -16,6 +16,8 @@ BOUNDARIES: list[dict[str, Any]] = yaml.safe_load((REPO / "playbooks/vars/bounda
     "galaxylab_boundaries"
 ]
 LOCAL = {"localhost": {"address": "127.0.0.1", "root": "/opt/galaxylab", "testinfra": "local://"}}
+# What galaxylab.secrets.redis_password_hashes gives: a SHA-256 digest of every Redis user's password.
+HASHES = {user: f"{index:064x}" for index, user in enumerate(plan.REDIS_USERS)}
 
 
 def host_plan(boundaries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -25,6 +27,7 @@ def host_plan(boundaries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         plan.parse_placement("localhost", {}),
         plan.parse_hosts(LOCAL),
         kids={b["name"]: f"kid-{b['name']}" for b in boundaries},
+        redis_hashes={b["name"]: HASHES for b in boundaries},
         release="rel1",
     )
     part: dict[str, Any] = result["hosts"]["localhost"]

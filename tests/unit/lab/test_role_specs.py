@@ -24,6 +24,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from jinja2 import StrictUndefined, UndefinedError
 from jinja2.nativetypes import NativeEnvironment
 
+from galaxylab.plan.files import REDIS_USERS
+
 REPO = Path(__file__).resolve().parents[3]
 ROLES_DIR = REPO / "roles"
 ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if (path / "tasks").is_dir())
@@ -207,6 +209,7 @@ def _set_facts(
     if (call.role, call.entry_point) == ("secrets", "generate"):
         boundaries = {name for names in v["secrets_boundary_hosts"].values() for name in names}
         controller["secrets_kids"] = {name: f"kid-{name}" for name in boundaries}
+        controller["secrets_redis_hashes"] = {name: dict.fromkeys(REDIS_USERS, "0" * 64) for name in boundaries}
     if call.role == "lab_plan":
         result = _lab_plan_result(v)
         controller["lab_plan_result"] = result
@@ -259,6 +262,7 @@ def _lab_plan_result(variables: Mapping[str, Any]) -> dict[str, Any]:
         variables["lab_plan_placement"],
         variables["lab_plan_hosts"],
         variables["lab_plan_kids"],
+        variables["lab_plan_redis_hashes"],
         variables["lab_plan_release"],
         variables["lab_plan_redis_server"],
     )

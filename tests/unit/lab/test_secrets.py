@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 import tarfile
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from galaxylab import secrets
-from galaxylab.plan import CALLERS, SECRET_FILES
+from galaxylab.plan import CALLERS, REDIS_USERS, SECRET_FILES
 
 
 def mode(path: Path) -> int:
@@ -117,3 +118,13 @@ def test_the_cli_prints_json_without_any_secret(tmp_path: Path, capsys: pytest.C
             for line in path.read_text().splitlines():
                 if len(line) > 20 and "KEY-----" not in line:
                     assert line not in out, path.name
+
+
+def test_every_redis_user_gets_its_own_password_and_only_its_digest_leaves_the_module(tmp_path: Path) -> None:
+    result = ensure(tmp_path, "alpha")
+    passwords = {user: (tmp_path / "alpha" / f"redis-{user}.password").read_text().strip() for user in REDIS_USERS}
+    assert len(set(passwords.values())) == len(REDIS_USERS)
+    assert all(len(password) >= 32 for password in passwords.values())
+    hashes = secrets.redis_password_hashes(tmp_path / "alpha")
+    assert hashes == {user: hashlib.sha256(p.encode()).hexdigest() for user, p in passwords.items()}
+    assert not [p for p in passwords.values() if p in json.dumps(result)]

@@ -55,6 +55,7 @@ def lab_plan(
     placement: Mapping[str, Mapping[str, str]] | None,
     hosts: Mapping[str, Mapping[str, Any]],
     kids: Mapping[str, str],
+    redis_hashes: Mapping[str, Mapping[str, str]],
     release: str,
     redis_server: str = "/usr/bin/redis-server",
 ) -> dict[str, Any]:
@@ -64,6 +65,7 @@ def lab_plan(
         plan.parse_placement(default_host, placement),
         plan.parse_hosts(hosts),
         kids=kids,
+        redis_hashes=redis_hashes,
         release=release,
         redis_server=redis_server,
     )
@@ -181,6 +183,13 @@ def ready_secrets(boundary_hosts_map: Mapping[str, Sequence[str]], directory: st
     return kids
 
 
+def redis_password_hashes(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> dict[str, dict[str, str]]:
+    """``{boundary: {Redis user: SHA-256 of its password}}`` from the controller's secrets (after ``ensure``):
+    what redis.conf's ACL holds instead of the passwords."""
+    boundaries = sorted({b for names in boundary_hosts_map.values() for b in names})
+    return {boundary: secrets.redis_password_hashes(Path(directory) / boundary) for boundary in boundaries}
+
+
 class FilterModule:
     """galaxy.lab.* filters."""
 
@@ -200,5 +209,6 @@ class FilterModule:
             "built_artifact": built_artifact,
             "planned_artifact": planned_artifact,
             "ready_secrets": ready_secrets,
+            "redis_password_hashes": redis_password_hashes,
             "supervisor_environment": plan.supervisor_environment,
         }
