@@ -6,8 +6,8 @@ client that attaches the session token.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import cast
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
 
 import grpc
 
@@ -24,8 +24,9 @@ def bearer(token: str) -> tuple[tuple[str, str], ...]:
 class GatewayClient:
     """Async client of galaxy.gateway.v1.GatewayService."""
 
-    def __init__(self, endpoint: str, *, timeout: float = 5.0) -> None:
-        self._channel = grpc.aio.insecure_channel(endpoint)
+    def __init__(self, endpoint: str, *, timeout: float = 5.0, options: Sequence[tuple[str, Any]] = ()) -> None:
+        """``options`` are gRPC channel arguments (``grpc.max_reconnect_backoff_ms``, ...)."""
+        self._channel = grpc.aio.insecure_channel(endpoint, options=options)
         self._stub = pb_grpc.GatewayServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._timeout = timeout
 
