@@ -7,7 +7,7 @@ client that attaches the session token.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import cast
+from typing import Any, cast
 
 import grpc
 
@@ -25,9 +25,16 @@ class GatewayClient:
     """Async client of galaxy.gateway.v1.GatewayService."""
 
     def __init__(
-        self, endpoint: str, *, timeout: float = 5.0, interceptors: Sequence[grpc.aio.ClientInterceptor] = ()
+        self,
+        endpoint: str,
+        *,
+        timeout: float = 5.0,
+        options: Sequence[tuple[str, Any]] = (),
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
     ) -> None:
-        self._channel = grpc.aio.insecure_channel(endpoint, interceptors=list(interceptors) or None)
+        """``options`` are gRPC channel arguments (``grpc.max_reconnect_backoff_ms``, ...); ``interceptors``
+        see every call (e.g. a harness that records what it was given)."""
+        self._channel = grpc.aio.insecure_channel(endpoint, options=options, interceptors=list(interceptors) or None)
         self._stub = pb_grpc.GatewayServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._timeout = timeout
 

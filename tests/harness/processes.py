@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import testinfra
@@ -34,10 +34,19 @@ STOPPED_TIMEOUT = 15.0
 PROBE_TIMEOUT = 1.0
 DOWN_STATES = frozenset({"STOPPED", "EXITED", "FATAL", "BACKOFF"})
 ALREADY_STARTED = "already started"
+RUNNING_STATES = frozenset({"RUNNING"})
 
 
 class ProcessControlError(RuntimeError):
     """The process manager refused or failed an action; the message has its output."""
+
+
+class ProgramStatus(NamedTuple):
+    """One line of ``supervisorctl status``: the group:name, the state and, while RUNNING, the pid."""
+
+    namespec: str
+    state: str
+    pid: int | None
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,12 @@ class ProcessControl:
     def state(self, name: str) -> str:
         """supervisord's state of the component's program (RUNNING, STOPPED, ...)."""
         target = self.target(name)
-        return self._status(target.host)[target.program][1]
+        return self._status(target.host)[target.program].state
+
+    def pid(self, name: str) -> int | None:
+        """The pid the process manager reports for the program while it is RUNNING, else None."""
+        target = self.target(name)
+        return self._status(target.host)[target.program].pid
 
     def is_ready(self, name: str) -> bool:
         return self.target(name).is_ready()
@@ -112,6 +126,14 @@ class ProcessControl:
     def kill(self, name: str) -> None:
         """SIGKILL the program through the process manager (no clean shutdown)."""
         self._ctl(self.target(name), "signal KILL")
+
+    def kill_and_await_restart(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
+        """SIGKILL the program, then wait until the process manager has replaced it by itself (autorestart:
+        nothing here starts it) and the new process is ready. Raises ``WaitTimeout`` when it is not back."""
+        killed = self.pid(name)
+        self.kill(name)
+        until(lambda: self.pid(name) != killed, within=STOPPED_TIMEOUT, what=f"{self.target(name).program} killed")
+        self.wait_ready(name, timeout=timeout)
 
     def wait_ready(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
         target = self.target(name)
@@ -166,15 +188,15 @@ class ProcessControl:
         command = f"{self._manifest.host(host).supervisorctl} {arguments}"
         return self._testinfra_host(host).run(command)
 
-    def _status(self, host: str) -> dict[str, tuple[str, str]]:
-        """``{program: (namespec, state)}`` of every program on the host (one supervisorctl call)."""
+    def _status(self, host: str) -> dict[str, ProgramStatus]:
+        """``{program: status}`` of every program on the host (one supervisorctl call)."""
         result = self._supervisorctl(host, "status")
-        programs: dict[str, tuple[str, str]] = {}
+        programs: dict[str, ProgramStatus] = {}
         for line in result.stdout.splitlines():
             fields = line.split()
             if len(fields) >= 2:
                 namespec = fields[0]
-                programs[namespec.rpartition(":")[2]] = (namespec, fields[1])
+                programs[namespec.rpartition(":")[2]] = ProgramStatus(namespec, fields[1], _pid(fields))
         if not programs:
             raise ProcessControlError(f"supervisorctl status on {host} listed nothing: {result.stdout}{result.stderr}")
         return programs
@@ -184,7 +206,7 @@ class ProcessControl:
         # (asked once per program: a program's group does not change while the lab is up).
         if target.program not in self._namespecs:
             try:
-                self._namespecs[target.program] = self._status(target.host)[target.program][0]
+                self._namespecs[target.program] = self._status(target.host)[target.program].namespec
             except KeyError:
                 raise ProcessControlError(f"{target.program} is not a supervised program on {target.host}") from None
         return self._namespecs[target.program]
@@ -203,3 +225,10 @@ class ProcessControl:
             f"supervisorctl {action} {target.program} on {target.host} exited {result.rc}: "
             f"{result.stdout.strip()} {result.stderr.strip()}"
         )
+
+
+def _pid(fields: list[str]) -> int | None:
+    """``RUNNING   pid 1234, uptime 0:00:05`` -> 1234; None in any other state."""
+    if fields[1] in RUNNING_STATES and len(fields) >= 4 and fields[2] == "pid":
+        return int(fields[3].rstrip(","))
+    return None

@@ -140,7 +140,7 @@ def _apps(ports: dict[str, int], secrets: dict[str, Path]) -> dict[str, ASGIApp]
         "authsession": create_authsession(authsession, redis()),
         "mail": create_mail(mail, redis()),
         "user-stub": create_stub("user", tokens),
-        "mail-stub": create_stub("mail", tokens),
+        "mail-stub": create_stub("mail", tokens, secrets[OPERATOR_TOKEN].read_text().strip()),
     }
 
 
@@ -182,6 +182,7 @@ def manifest(ports: dict[str, int], secrets: dict[str, Path], root: Path) -> Man
             dir=str(root),
             log=str(root / "redis.log"),
             probe=Probe(kind="redis", url=redis_url),
+            users={},  # the services here run over fakeredis: no ACL
         ),
         components={kind: _component(kind, port, root) for kind, port in ports.items()},
         hosts={
@@ -196,6 +197,7 @@ def manifest(ports: dict[str, int], secrets: dict[str, Path], root: Path) -> Man
             )
         },
         secrets=Secrets(
+            redis_users={},
             dir=directory,
             host="controller",
             hosts=("controller",),

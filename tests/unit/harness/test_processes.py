@@ -158,6 +158,25 @@ def test_kill_ends_the_running_process(control: ProcessControl, name: str) -> No
     assert manager_pid(control, name) not in {before, 0}
 
 
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_pid_is_the_one_the_manager_reports(control: ProcessControl, name: str) -> None:
+    assert control.pid(name) == manager_pid(control, name)
+
+
+def test_pid_of_a_stopped_program_is_none(control: ProcessControl) -> None:
+    with control.stopped("web"):
+        assert control.pid("web") is None
+
+
+@pytest.mark.parametrize("name", ["redis", "web"])
+def test_kill_and_await_restart_returns_with_a_new_ready_process(control: ProcessControl, name: str) -> None:
+    before = control.pid(name)
+
+    control.kill_and_await_restart(name, timeout=15)
+
+    assert (control.pid(name) not in {before, None}, control.is_ready(name)) == (True, True)
+
+
 def test_start_of_a_running_program_is_a_no_op(control: ProcessControl) -> None:
     control.start("redis")
 
