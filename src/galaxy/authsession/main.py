@@ -28,7 +28,7 @@ from galaxy.authsession.transport.outbox import Relay
 from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.auth import ServiceTokens
 from galaxy.common.metrics import MetricsMiddleware
-from galaxy.common.redis import connect
+from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, Started, background, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
 from galaxy_contracts import tokens
@@ -136,7 +136,7 @@ def create_admin(settings: Settings, redis: aioredis.Redis, relay: Relay | None 
 
 def build(settings: Settings) -> Started:
     """The program: the HTTP app and admin port, and the welcome outbox relay beside them."""
-    redis = connect(settings.redis_url)
+    redis = connect_service(settings)
     login = create_login(settings, redis)
     relay = Relay(login.service, interval_seconds=settings.welcome_relay_interval_seconds)
     return serving(settings, create_app(settings, redis, login), create_admin(settings, redis, relay), relay)
