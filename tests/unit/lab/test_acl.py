@@ -104,7 +104,8 @@ def test_the_manifest_publishes_the_acl_and_password_files_not_passwords(lab: di
     manifest = Manifest.model_validate(lab["manifests"]["notificationgateway"])
     assert list(manifest.redis.users) == ["default", "notification", "gateway", "harness", "admin", "probe"]
     assert manifest.redis.users["gateway"] == (
-        "on %R~authsession:session:* %R~gateway:push +ping +hget +xrange +xrevrange +xread +multi +exec +discard"
+        "on %R~authsession:session:* %R~gateway:push ~gateway:login-starts:* +ping +hget +xrange +xrevrange +xread"
+        " +multi +exec +discard +evalsha +script|load +incr +pttl +pexpire"
     )
     assert sorted(manifest.secrets.redis_users) == ["admin", "gateway", "harness", "notification"]
     assert set(manifest.secrets.redis_users.values()) <= set(manifest.secrets.files)
