@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys, streams
 from galaxy_contracts.http import AuthSessionClient, MailClient, OperatorClient
-from galaxy_contracts.models import Delivery
+from galaxy_contracts.models import Delivery, DeliveryAttempt
 from tests.boundaries.authsessionmail.flows import (
     CLOCK_SLACK_SECONDS,
     RETRY_SLACK_SECONDS,
@@ -51,6 +51,13 @@ async def refused_then_delivered(
     return ended, [a for a in await sink.attempts() if email in a.rcpt_tos]
 
 
+def refusals_in(history: list[DeliveryAttempt]) -> list[DeliveryAttempt]:
+    """The attempts the sink refused with the planted 4xx. On a loaded host Mail may also record a transient
+    failure the sink never saw a recipient for (an SMTP timeout, a dropped connection): it is retried like a
+    refusal, so it is allowed beside them, never instead of them (the sink's own record is exact)."""
+    return [a for a in history if a.outcome == "transient_failure" and str(TRANSIENT) in (a.detail or "")]
+
+
 async def dead_letter(redis: aioredis.Redis, delivery_id: str) -> dict[str, str]:
     entry = await lab_redis.only_entry(redis, redis_keys.MAIL_DELIVERIES_DEAD, within=5.0, source_id=delivery_id)
     return entry.fields
@@ -71,7 +78,10 @@ async def test_transient_refusals_are_retried_until_the_mail_is_sent(
     ended, attempts = await refused_then_delivered(authsession, sink, faults, mail, operator, email, mail_settings)
 
     assert [a.outcome for a in attempts] == ["refused"] * REFUSALS + ["accepted"]
-    assert (ended.status, ended.attempts) == ("sent", REFUSALS + 1)
+    history = (await operator.delivery(ended.delivery_id)).history
+    assert ended.status == "sent"
+    assert ended.attempts == len(history), [a.outcome for a in history]
+    assert len(refusals_in(history)) == REFUSALS, [a.detail for a in history]
 
 
 async def test_retries_follow_the_configured_schedule(
@@ -118,8 +128,8 @@ async def test_history_records_each_refusal_then_the_send(
     ended, _ = await refused_then_delivered(authsession, sink, faults, mail, operator, email, mail_settings)
 
     history = (await operator.delivery(ended.delivery_id)).history
-    assert [a.outcome for a in history] == ["transient_failure"] * REFUSALS + ["sent"]
-    assert all(str(TRANSIENT) in (a.detail or "") for a in history[:REFUSALS]), [a.detail for a in history]
+    assert [a.outcome for a in history] == ["transient_failure"] * (len(history) - 1) + ["sent"]
+    assert len(refusals_in(history)) == REFUSALS, [a.detail for a in history]
 
 
 # --- 5xx: failed at once, dead-lettered, no retry --------------------------------------------------------
