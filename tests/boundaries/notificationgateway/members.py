@@ -3,11 +3,14 @@ sessions minted with the lab's key (the gateway checks them in Redis)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
 from galaxy_contracts import redis_keys
+from galaxy_contracts import streams as contract_streams
 from galaxy_contracts.models import Account
 from tests.harness import catalog, streams
 from tests.harness import redis as lab_redis
@@ -42,8 +45,26 @@ async def new_member(stub: StubControl, minter: SessionMinter, tag: str, *, sess
 
 
 async def push_cursor(redis: aioredis.Redis) -> str:
-    """Where a client that starts now resumes from: the newest ``gateway:push`` entry."""
-    return await lab_redis.last_id(redis, redis_keys.GATEWAY_PUSH)
+    """Where a client that starts now resumes from: the newest ``gateway:push`` entry.
+
+    On an empty stream a primer entry (for a user nobody has) is written first and its id returned: ``0-0``
+    is a valid cursor only while the stream stays empty, and a test's own intents may be pushed before its
+    Subscribe reaches the gateway, which then rightly refuses ``0-0`` as older than the oldest entry.
+    """
+    newest = await lab_redis.last_id(redis, redis_keys.GATEWAY_PUSH)
+    if newest != "0-0":
+        return newest
+    primer = {
+        "intent_id": f"i_{uuid.uuid4().hex}",
+        "type": catalog.push_types()[0],
+        "user_id": f"u_{uuid.uuid4().hex}",
+        "title": "primer",
+        "body": "the first entry of the stream, so that every cursor a test takes is an entry id",
+        "data": "{}",
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    contract_streams.validate(redis_keys.GATEWAY_PUSH, primer)
+    return await streams.add(redis, redis_keys.GATEWAY_PUSH, primer)
 
 
 async def send(redis: aioredis.Redis, intent_type: str, member: Member, count: int = 1, *, size: int = 0) -> list[str]:
