@@ -13,11 +13,12 @@ import pytest
 
 from tests.unit.lab.test_lab_modules import load
 
-SLEEPER = "import time\nwhile True: time.sleep(1)"
+# Blocks until a signal ends it (no timer involved).
+SLEEPER = "import signal\nwhile True: signal.pause()"
 # Ignores SIGTERM, like a program stuck in a handler: only SIGKILL ends it.
 STUBBORN = (
-    "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n"
-    "while True: time.sleep(1)"
+    "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n"
+    "while True: signal.pause()"
 )
 
 
