@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import redis
 import testinfra
 from redis.backoff import NoBackoff
+from redis.connection import Connection
 from redis.retry import Retry
 
 from tests.harness import redis as lab_redis
@@ -26,6 +27,10 @@ from tests.harness.manifest import Host, Manifest, Program, load_all
 
 SELECTED_ENV = "GALAXYLAB_CHECK_BOUNDARIES"
 REDIS_TIMEOUT = 2.0
+# The connection name of the checks that provoke a refusal on purpose (tests/lab/test_redis_acl.py): Redis's
+# ACL LOG records it with each refusal, so the check that no service was refused in normal operation can
+# tell those apart, whichever xdist worker ran them and when.
+PROVOKED = "galaxylab-provoked-refusal"
 
 
 @cache
@@ -105,12 +110,17 @@ def environment(host_name: str, pid: int) -> dict[str, str]:
 
 
 @contextmanager
-def redis_as(manifest: Manifest, user: str | None, password: str | None = None) -> Iterator[redis.Redis]:
+def redis_as(
+    manifest: Manifest, user: str | None, password: str | None = None, *, name: str | None = None
+) -> Iterator[redis.Redis]:
     """A client of the boundary's Redis logged in as ``user`` (its password from the manifest's secrets
-    unless given; ``None``: no login at all). Logging in happens on the first command."""
+    unless given; ``None``: no login at all). Logging in happens on the first command. ``name``: the
+    connection's name (``HELLO ... SETNAME``, which Redis lets any user run) as ``CLIENT LIST`` and the
+    ``ACL LOG`` show it."""
     if user is not None and password is None:
         password = lab_redis.password(manifest, user)
     client = redis.Redis(
+        redis_connect_func=None if name is None else named(name),
         host=manifest.redis.address,
         port=manifest.redis.port,
         username=user,
@@ -125,6 +135,17 @@ def redis_as(manifest: Manifest, user: str | None, password: str | None = None) 
         yield client
     finally:
         client.close()
+
+
+def named(name: str) -> Callable[[Connection], None]:
+    """A connect hook: the usual login, then the connection's name."""
+
+    def connect(connection: Connection) -> None:
+        connection.on_connect()
+        connection.send_command("HELLO", "2", "SETNAME", name)
+        connection.read_response()
+
+    return connect
 
 
 def admin_client(manifest: Manifest) -> Any:

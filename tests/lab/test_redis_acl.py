@@ -3,6 +3,9 @@
 The users and their rules are the manifest's (``redis.users``, contracts/redis/keys.md "Who may touch
 what"); passwords come from the files the manifest and each program's settings name. Destructive
 commands are never run for real: ``ACL DRYRUN`` (as the boundary's ``admin``) says whether a user could.
+The refusals provoked for real come from connections named ``PROVOKED``; any other refusal of a service
+user in Redis's ``ACL LOG`` is one the service met in normal operation (a command or key its ACL lacks),
+and fails the last check here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import pytest
 import redis
 
 from tests.harness.manifest import Manifest
-from tests.lab.provisioned import admin_client, host, manifests, redis_as
+from tests.lab.provisioned import PROVOKED, admin_client, host, manifests, redis_as
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 
@@ -131,7 +134,7 @@ def test_a_service_user_cannot_run_a_command_outside_its_set(manifest: Manifest,
 def test_a_service_user_is_refused_config_for_real(manifest: Manifest, component: str, user: str) -> None:
     password = service_password(manifest, component)
     with (
-        redis_as(manifest, user, password) as client,
+        redis_as(manifest, user, password, name=PROVOKED) as client,
         pytest.raises(redis.exceptions.NoPermissionError, match="config"),
     ):
         client.config_get("maxmemory")
@@ -142,7 +145,7 @@ def test_a_service_user_cannot_touch_a_key_outside_its_patterns(manifest: Manife
     read = next((c for c in commands(manifest.redis.users[user]) if c in KEY_READS), None)
     assert read is not None, f"{user} has none of {sorted(KEY_READS)} to try a key with"
     answers = {}
-    with redis_as(manifest, user, service_password(manifest, component)) as client:
+    with redis_as(manifest, user, service_password(manifest, component), name=PROVOKED) as client:
         for key in [key for key, users in CONTRACT.items() if user not in users]:
             try:
                 client.execute_command(read, key, *KEY_READS[read])
@@ -183,7 +186,45 @@ def test_the_harness_user_cannot_wipe_or_reconfigure_the_boundary(manifest: Mani
 def test_the_readiness_probe_user_may_only_ping(manifest: Manifest) -> None:
     user = "probe"
     assert manifest.redis.probe.url.startswith(f"redis://{user}@")
-    with redis_as(manifest, user, "") as probe:
+    with redis_as(manifest, user, "", name=PROVOKED) as probe:
         assert probe.ping()
         with pytest.raises(redis.exceptions.NoPermissionError):
             probe.get(UNOWNED)
+
+
+def acl_log(manifest: Manifest) -> tuple[list[dict[str, Any]], int]:
+    """The boundary's whole ``ACL LOG``, newest first, each ``client-info`` as a dict, and how many entries
+    Redis keeps (``acllog-max-len``); read as ``admin``."""
+    with admin_client(manifest) as admin:
+        kept = int(admin.config_get("acllog-max-len")["acllog-max-len"])
+        entries = admin.acl_log(count=kept)
+    return [{**entry, "client-info": client_info(entry.get("client-info", ""))} for entry in entries], kept
+
+
+def client_info(value: Any) -> dict[str, str]:
+    """``CLIENT INFO``'s ``name=value`` fields (redis-py may have parsed them already)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return dict(field.split("=", 1) for field in str(value).split() if "=" in field)
+
+
+def refusal(entry: dict[str, Any]) -> str:
+    info = entry["client-info"]
+    return (
+        f"{entry['username']}: {entry['reason']} {entry['object']!r} refused to {info.get('cmd', '?')} "
+        f"({entry['context']}, {entry['count']}x, last {float(entry['age-seconds']):.0f}s ago, from {info.get('addr')})"
+    )
+
+
+@pytest.mark.parametrize("manifest", by_boundary())
+def test_no_service_user_was_refused_in_normal_operation(manifest: Manifest) -> None:
+    """Every refusal in the ACL LOG of a user a program logs in as, except the ones provoked above."""
+    services = {c.settings["REDIS_USERNAME"] for c in manifest.components.values() if "REDIS_USERNAME" in c.settings}
+    entries, kept = acl_log(manifest)
+    refused = [
+        refusal(entry)
+        for entry in entries
+        if entry["username"] in services and entry["client-info"].get("name") != PROVOKED
+    ]
+    assert not refused, f"{manifest.boundary}: refused in normal operation: {refused}"
+    assert len(entries) < kept, f"the ACL LOG is full ({kept} entries): older refusals may have been dropped"

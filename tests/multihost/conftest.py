@@ -39,6 +39,8 @@ from tests.multihost.example import (
 )
 from tests.multihost.netns import NetnsLab
 
+TORN_DOWN = "torn_down"  # the fixture of the tests that tear the example down (test_example_multihost.py)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selected = MARKER in (config.option.markexpr or "")
@@ -49,6 +51,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"builds namespaces and sshds: select it with -m {MARKER}"))
         elif os.geteuid() != 0 or shutil.which("ip") is None:
             item.add_marker(pytest.mark.skip(reason="needs root and iproute2 (ip netns)"))
+    # Teardown is the session's last act, whichever module asks for it (a stable sort keeps the rest in order).
+    items.sort(key=lambda item: TORN_DOWN in getattr(item, "fixturenames", ()))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

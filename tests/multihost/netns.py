@@ -181,6 +181,28 @@ class NetnsLab:
     def host(self, name: str) -> NetnsHost:
         return self.hosts[name]
 
+    @contextlib.contextmanager
+    def cut_off(self, name: str) -> Iterator[NetnsHost]:
+        """A network partition: the host's link to the bridge is down for the block (its own processes keep
+        running and keep talking among themselves on its address; every packet to or from another host or the
+        controller is dropped without an answer, as on a pulled cable). Always up again on leaving."""
+        host = self.hosts[name]
+        self.set_link(name, up=False)
+        try:
+            yield host
+        finally:
+            self.set_link(name, up=True)
+
+    def set_link(self, name: str, *, up: bool) -> None:
+        """The bridge side of the host's veth down (the namespace's eth0 loses its carrier) or up again."""
+        run("ip", "link", "set", self.hosts[name].veth, "up" if up else "down")
+
+    def link_is_up(self, name: str) -> bool:
+        """The host's eth0, seen inside its namespace, has its carrier (both ends of the veth up)."""
+        result = run("ip", "-n", self.hosts[name].namespace, "-j", "link", "show", "eth0")
+        (link,) = json.loads(result.stdout)
+        return "LOWER_UP" in link.get("flags", [])
+
     # --- building ------------------------------------------------------------
 
     def __enter__(self) -> NetnsLab:

@@ -18,6 +18,8 @@ from galaxylab.plan.build import supervisor_environment
 
 Json = dict[str, Any]
 CONFIG_MODE = "0640"
+# ACL LOG entries each Redis keeps: enough for every refusal of a whole run of the suites and state checks.
+ACL_LOG_MAX_LEN = 1024
 # Set on a Redis program to its redis.conf checksum: a changed config changes the program definition,
 # so ``supervisorctl update`` restarts the instance (supervisord does not watch the file itself).
 CONFIG_SHA1_ENV = "GALAXYLAB_CONFIG_SHA1"
@@ -98,6 +100,8 @@ def redis_conf(config: Mapping[str, Any], extra_directives: Mapping[str, Any] | 
         "databases 16",
         f"dir {config['dir']}",
         'save ""',
+        "# Refusals kept in ACL LOG (Redis keeps 128): the state checks read them all after the suites.",
+        f"acllog-max-len {ACL_LOG_MAX_LEN}",
     ]
     if config.get("mode", "ephemeral") == "durable":
         lines += [

@@ -39,16 +39,20 @@ CHANNEL_OPTIONS = (
     ("grpc.max_reconnect_backoff_ms", 500),
 )
 MAIL_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 5.0  # each call's deadline, as GatewayClient's default
 NO_CODE_MAILED = "NO_CODE_MAILED"
 
 
 @dataclass(frozen=True)
 class Seen:
-    """One error a client saw: when (``time.monotonic()``), which status (or ``NO_CODE_MAILED``), at which step."""
+    """One error a client saw: when (``time.monotonic()``), which status (or ``NO_CODE_MAILED``), at which step,
+    how long the call took before it ended so and the status's message."""
 
     at: float
     status: str
     step: str
+    took: float = 0.0
+    detail: str = ""
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Tally:
     completed: list[float] = field(default_factory=list)
     retried: int = 0
     errors: list[Seen] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # RPCs sent, by step
 
     @property
     def lost(self) -> int:
@@ -82,7 +87,7 @@ class Tally:
         errors = ", ".join(f"{status} {count}" for status, count in sorted(self.by_status().items())) or "none"
         return (
             f"{len(self.completed)}/{self.logins} logins completed ({self.retried} after a retry), {self.lost} lost; "
-            f"errors seen: {errors}"
+            f"{sum(self.calls.values())} calls sent; errors seen: {errors}"
         )
 
 
@@ -130,8 +135,11 @@ class LoginLoad:
         concurrency: int,
         retry_on: Collection[grpc.StatusCode],
         give_up: float,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        """``timeout``: each call's client-side deadline."""
         self._endpoint = endpoint
+        self._timeout = timeout
         self._codes = codes
         self._retry_on = frozenset(retry_on)
         self._give_up = give_up
@@ -143,6 +151,10 @@ class LoginLoad:
     @property
     def completed(self) -> int:
         return len(self._tally.completed)
+
+    @property
+    def errors_seen(self) -> int:
+        return len(self._tally.errors)
 
     async def reached(self, count: int, *, within: float) -> None:
         """Until ``count`` logins have completed; a client that crashed fails here at once."""
@@ -166,7 +178,9 @@ class LoginLoad:
     async def __aenter__(self) -> LoginLoad:
         self._stack = AsyncExitStack()
         for _ in range(self._concurrency):
-            client = await self._stack.enter_async_context(GatewayClient(self._endpoint, options=CHANNEL_OPTIONS))
+            client = await self._stack.enter_async_context(
+                GatewayClient(self._endpoint, timeout=self._timeout, options=CHANNEL_OPTIONS)
+            )
             self._workers.append(asyncio.create_task(self._client(client)))
         return self
 
@@ -211,8 +225,11 @@ class LoginLoad:
         await self._step("GetMyAccount", gateway.get_my_account(session.session_token))
 
     async def _step(self, step: str, call: Awaitable[T]) -> T:
+        self._tally.calls[step] += 1
+        sent = time.monotonic()
         try:
             return await call
         except grpc.aio.AioRpcError as error:
-            self._tally.errors.append(Seen(time.monotonic(), error.code().name, step))
+            ended = time.monotonic()
+            self._tally.errors.append(Seen(ended, error.code().name, step, ended - sent, error.details() or ""))
             raise

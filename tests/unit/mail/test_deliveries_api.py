@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import fakeredis
 import httpx
 import pytest
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 
+from galaxy.mail.main import create_app
+from galaxy.mail.settings import Settings
 from galaxy_contracts.http import MailClient
 from galaxy_contracts.models import Delivery
-from tests.unit.mail.helpers import LOGIN_CODE, TOKENS, assert_problem, post_delivery, until_status
+from tests.unit.mail.helpers import AUTH, LOGIN_CODE, TOKENS, assert_problem, post_delivery, until_status
 
 DELIVERY_ID = re.compile(r"^d_[0-9a-f]{32}$")
 
@@ -167,3 +171,40 @@ async def test_redis_down_is_503(client: httpx.AsyncClient, server: fakeredis.Fa
     server.connected = False
 
     assert_problem(await post_delivery(client, "down-key-1"), 503, "upstream_unavailable")
+
+
+class RefusingRedis(fakeredis.FakeAsyncRedis):
+    """Answers every script run with ``refusal`` (Redis's own error, as redis-py raises it) while it is set."""
+
+    refusal: Exception | None = None
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self.refusal is not None and str(args[0]).upper() in {"EVAL", "EVALSHA"}:
+            raise self.refusal
+        return await super().execute_command(*args, **options)
+
+
+# What Redis answers a write it does not take: redis-py's class for each error code, with Redis's message.
+REFUSALS = {
+    "full-disk": ResponseError("MISCONF Errors writing to the AOF file: No space left on device"),
+    "maxmemory": OutOfMemoryError("command not allowed when used memory > 'maxmemory'."),
+    "replica": ReadOnlyError("You can't write against a read only replica."),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS.values(), ids=REFUSALS)
+async def test_a_write_redis_refuses_is_503_and_nothing_is_stored(
+    settings: Settings, server: fakeredis.FakeServer, redis: fakeredis.FakeAsyncRedis, refusal: Exception
+) -> None:
+    store = RefusingRedis(server=server, decode_responses=True)
+    transport = httpx.ASGITransport(app=create_app(settings, store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mail", headers=AUTH) as client:
+        store.refusal = refusal
+        refused = await post_delivery(client, "refused-key-1")
+        stored = await redis.keys("mail:*")
+        store.refusal = None
+        accepted = await post_delivery(client, "refused-key-1")
+
+    assert_problem(refused, 503, "upstream_unavailable")
+    assert stored == []
+    assert accepted.status_code == 202, accepted.text

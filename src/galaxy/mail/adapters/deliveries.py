@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from galaxy.mail.domain.errors import StoreUnavailable
@@ -36,6 +37,8 @@ DEAD_MAXLEN = 100_000
 SEARCH_PAGE = 100
 SEARCH_BUDGET = 10_000
 """At most this many of the newest deliveries are looked at for one search."""
+# The error code of a Redis that cannot persist (redis-py has no class of its own for it).
+MISCONF = "MISCONF"
 
 # KEYS: idempotency key, delivery hash, queue, index, recipient index, source stream.
 # ARGV: delivery id, now (ms), oldest kept (ms), recipient index TTL (s), group, entry id or '', hash items...
@@ -136,10 +139,21 @@ return moved
 
 @contextmanager
 def unavailable_on_outage() -> Iterator[None]:
+    """Redis down, slow, or refusing writes for now: the store is unavailable (retry later), nothing was stored."""
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise StoreUnavailable(type(exc).__name__) from exc
+    except ResponseError as exc:
+        if not refuses_writes(exc):
+            raise
+        raise StoreUnavailable(type(exc).__name__) from exc
+
+
+def refuses_writes(exc: ResponseError) -> bool:
+    """Redis answered that it takes no writes at the moment: a disk it cannot write its append-only file to
+    (``MISCONF``), ``maxmemory`` reached (``OOM``), a read-only replica (``READONLY``)."""
+    return isinstance(exc, OutOfMemoryError | ReadOnlyError) or str(exc).startswith(MISCONF)
 
 
 def _ms(moment: datetime) -> int:
