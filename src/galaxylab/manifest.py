@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 STATE_DIR_ENV = "GALAXYLAB_STATE_DIR"
-SCHEMA_VERSION: Literal[3] = 3
+SCHEMA_VERSION: Literal[4] = 4
 
 
 class _Model(BaseModel):
@@ -93,8 +93,12 @@ class Host(_Model):
     root: str
     supervisor_conf: str
     program_conf: str
-    owner: str
-    group: str
+    owner: str = Field(description="the lab user: supervisord and every program run as it (never root)")
+    group: str = Field(description="the lab user's group: may read the lab's configs and releases, not change them")
+    writable: tuple[str, ...] = Field(
+        description="the directories the lab user owns and writes (runtime files, logs, data, secrets); nothing "
+        "else under root is writable by it"
+    )
 
 
 class Secrets(_Model):
@@ -112,7 +116,7 @@ class Secrets(_Model):
 
 
 class Manifest(_Model):
-    schema_version: Literal[3] = SCHEMA_VERSION
+    schema_version: Literal[4] = SCHEMA_VERSION
     boundary: str
     port_base: int
     redis: RedisInstance

@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 SECRET_DIR_MODE = 0o700
 SECRET_FILE_MODE = 0o600
 CONFIG_MODE = 0o640
+CONFIG_OWNER = "root"
 
 
 @pytest.mark.parametrize("program", programs(), ids=program_id)
@@ -49,23 +50,24 @@ def is_listening(host_name: str, address: str, port: int) -> bool:
     )
 
 
-def config_files() -> list[tuple[str, str, str, str]]:
-    """(host, path, owner, group) of supervisord's and every boundary's rendered config."""
+def config_files() -> list[tuple[str, str, str]]:
+    """(host, path, lab group) of supervisord's and every boundary's rendered config."""
     files = set()
     for manifest in manifests():
         for name, entry in manifest.hosts.items():
-            files.add((name, entry.supervisor_conf, entry.owner, entry.group))
-            files.add((name, entry.program_conf, entry.owner, entry.group))
+            files.add((name, entry.supervisor_conf, entry.group))
+            files.add((name, entry.program_conf, entry.group))
         redis_host = manifest.hosts[manifest.redis.host]
-        files.add((manifest.redis.host, manifest.redis.conf, redis_host.owner, redis_host.group))
+        files.add((manifest.redis.host, manifest.redis.conf, redis_host.group))
     return sorted(files)
 
 
-@pytest.mark.parametrize(("host_name", "path", "owner", "group"), config_files(), ids=lambda v: str(v))
-def test_config_file_is_not_world_readable(host_name: str, path: str, owner: str, group: str) -> None:
+@pytest.mark.parametrize(("host_name", "path", "group"), config_files(), ids=lambda v: str(v))
+def test_config_file_is_roots_readable_by_the_lab_group_only(host_name: str, path: str, group: str) -> None:
+    """What supervisord and Redis (the lab user) read and must not change: root's, 0640, the lab group's."""
     file = host(host_name).file(path)
     assert file.is_file, f"{host_name}:{path} missing"
-    assert (file.mode, file.user, file.group) == (CONFIG_MODE, owner, group)
+    assert (oct(file.mode), file.user, file.group) == (oct(CONFIG_MODE), CONFIG_OWNER, group)
 
 
 def secret_paths() -> list[tuple[str, str, int, str, str]]:
@@ -84,9 +86,11 @@ def secret_paths() -> list[tuple[str, str, int, str, str]]:
 
 
 @pytest.mark.parametrize(("host_name", "path", "mode", "owner", "group"), secret_paths(), ids=lambda v: str(v))
-def test_secret_is_private_to_its_owner(host_name: str, path: str, mode: int, owner: str, group: str) -> None:
+def test_secret_is_private_to_the_lab_user(host_name: str, path: str, mode: int, owner: str, group: str) -> None:
+    """Readable by the lab user (which the programs run as) only: 0600 files, 0700 directories, its own."""
     file = host(host_name).file(path)
     assert file.exists, f"{host_name}:{path} missing"
+    assert owner != "root", f"the lab user of {host_name} is root"
     assert (oct(file.mode), file.user, file.group) == (oct(mode), owner, group)
 
 
@@ -109,7 +113,9 @@ def redis_config(manifest: Manifest, name: str) -> str:
 def test_durable_redis_has_aof_with_fsync_always(manifest: Manifest) -> None:
     assert redis_config(manifest, "appendonly") == "yes"
     assert redis_config(manifest, "appendfsync") == "always"
-    assert host(manifest.redis.host).file(manifest.redis.dir).mode == 0o700
+    data = host(manifest.redis.host).file(manifest.redis.dir)
+    entry = manifest.hosts[manifest.redis.host]
+    assert (oct(data.mode), data.user, data.group) == (oct(0o700), entry.owner, entry.group)
 
 
 EPHEMERAL = [m for m in manifests() if m.redis.mode == "ephemeral"]

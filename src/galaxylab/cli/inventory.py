@@ -13,10 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from galaxylab.cli.errors import OperatorError, unknown_boundaries
-from galaxylab.plan import PlanError, default_catalog, parse_hosts, parse_placement, select_boundaries
+from galaxylab.plan import (
+    LAB_GROUP,
+    LAB_USER,
+    PlanError,
+    default_catalog,
+    parse_hosts,
+    parse_placement,
+    select_boundaries,
+)
 from galaxylab.plan.inputs import parse_boundaries
 from galaxylab.plan.layout import resolve
 
@@ -31,14 +39,21 @@ class HostVars(BaseModel):
     galaxylab_address: str
     galaxylab_root: str = Field(pattern=r"^/")
     galaxylab_testinfra: str
-    galaxylab_owner: str = "root"
-    galaxylab_group: str = "root"
+    galaxylab_owner: str = LAB_USER  # the lab user every program runs as
+    galaxylab_group: str = LAB_GROUP
     galaxylab_python: str = "/usr/bin/python3"
     galaxylab_default_host: str
     galaxylab_placement: dict[str, dict[str, str]] = {}
     galaxylab_boundary_names: list[str] | str | None = None
     galaxylab_port_offset: int = 0
     galaxylab_ready_deadline: int | float = 60
+
+    @field_validator("galaxylab_owner", "galaxylab_group")
+    @classmethod
+    def _not_root(cls, value: str) -> str:
+        if value in ("root", "0"):
+            raise ValueError("root")  # _expected says why
+        return value
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,8 @@ def validate(path: Path, host: str, values: Mapping[str, Any]) -> HostVars:
 
 
 def _expected(variable: str) -> str:
+    if variable in ("galaxylab_owner", "galaxylab_group"):
+        return "an unprivileged user or group, not root (every lab program runs as it)"
     annotation = HostVars.model_fields[variable].annotation
     return {
         int: "an integer",

@@ -29,11 +29,25 @@ from galaxylab.plan.files import (
     SIGNING_KID,
     TOKEN_KEYS,
 )
-from galaxylab.plan.inputs import Boundary, Host, Placement, PlanError, parse_hosts, parse_placement, select_boundaries
+from galaxylab.plan.inputs import (
+    ADMIN,
+    LAB_GROUP,
+    LAB_USER,
+    Boundary,
+    Host,
+    Placement,
+    PlanError,
+    parse_hosts,
+    parse_placement,
+    select_boundaries,
+)
 from galaxylab.plan.wiring import RELEASE_ENV
 
 __all__ = [
+    "ADMIN",
     "CALLERS",
+    "LAB_GROUP",
+    "LAB_USER",
     "OPERATOR_TOKEN",
     "PORT_SPAN",
     "REDIS_USERS",

@@ -127,6 +127,8 @@ def _program(res: Resolved, component: str, command: list[str], env: Mapping[str
         "env": dict(env),
         "directory": res.hosts[component].root,
         "log": res.log(component),
+        # The lab user: supervisord already runs as it, and refuses to start a program as anyone else.
+        "user": res.hosts[component].owner,
     }
 
 

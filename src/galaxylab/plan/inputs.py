@@ -12,8 +12,15 @@ from typing import Any
 from galaxylab.plan.catalog import ADMIN_OFFSET, PORT_SPAN, REDIS, SETTING_NAME, Catalog
 
 REDIS_MODES = ("ephemeral", "durable")
+# The unprivileged system user and group every lab program runs as (the lab_user role creates them).
+LAB_USER = "galaxylab"
+LAB_GROUP = "galaxylab"
+# Owns everything of the lab its programs must not change (the root, releases, configs).
+ADMIN = "root"
 STATES = ("present", "absent")
 _NAME = re.compile(r"^[a-z][a-z0-9]*$")
+# What the lab user writes under the root: supervisord's socket and pidfile, logs, Redis data, its secrets.
+WRITABLE = ("run", "log", "data", "secrets")
 
 
 class PlanError(ValueError):
@@ -40,8 +47,8 @@ class Host:
     address: str
     root: str
     testinfra: str
-    owner: str = "root"
-    group: str = "root"
+    owner: str = LAB_USER  # the lab user: runs every program, owns what they write (writable_dirs)
+    group: str = LAB_GROUP
 
     def path(self, *parts: str) -> str:
         return "/".join((self.root.rstrip("/"), *parts))
@@ -57,6 +64,10 @@ class Host:
 
     def supervisorctl(self) -> list[str]:
         return [self.venv_bin("supervisorctl"), "-c", self.supervisor_conf()]
+
+    def writable_dirs(self) -> tuple[str, ...]:
+        """The only directories under the root the lab user owns and may write; everything else is ``ADMIN``'s."""
+        return tuple(self.path(sub) for sub in WRITABLE)
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,10 @@ def _names(names: Sequence[str] | str | None) -> list[str]:
 
 
 def parse_hosts(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Host]:
-    """Inventory hosts of the lab: ``{name: {address, root, testinfra[, owner, group]}}``."""
+    """Inventory hosts of the lab: ``{name: {address, root, testinfra[, owner, group]}}``.
+
+    ``owner``/``group`` name the lab user (default ``galaxylab``); never root, which would run every program as root.
+    """
     hosts: dict[str, Host] = {}
     for name, values in data.items():
         missing = [key for key in ("address", "root", "testinfra") if not values.get(key)]
@@ -185,13 +199,19 @@ def parse_hosts(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Host]:
             raise PlanError(f"host {name}: missing {', '.join(missing)} (galaxylab_* inventory vars)")
         if not str(values["root"]).startswith("/"):
             raise PlanError(f"host {name}: root {values['root']!r} must be an absolute path")
+        owner, group = str(values.get("owner") or LAB_USER), str(values.get("group") or LAB_GROUP)
+        if ADMIN in (owner, group) or "0" in (owner, group):
+            raise PlanError(
+                f"host {name}: owner {owner!r}, group {group!r}: the lab user (galaxylab_owner, galaxylab_group) "
+                "must not be root, every lab program runs as it"
+            )
         hosts[name] = Host(
             name=name,
             address=str(values["address"]),
             root=str(values["root"]).rstrip("/") or "/",
             testinfra=str(values["testinfra"]),
-            owner=str(values.get("owner") or "root"),
-            group=str(values.get("group") or "root"),
+            owner=owner,
+            group=group,
         )
     if not hosts:
         raise PlanError("no lab hosts: the inventory group galaxylab is empty")

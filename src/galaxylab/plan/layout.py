@@ -11,9 +11,10 @@ from typing import Any
 from galaxylab.manifest import Probe
 from galaxylab.plan.acl import PROBE
 from galaxylab.plan.catalog import REDIS, Catalog
-from galaxylab.plan.inputs import Boundary, Host, Placement, PlanError
+from galaxylab.plan.inputs import ADMIN, WRITABLE, Boundary, Host, Placement, PlanError
 
-# Modes of what the lab creates on a host (secrets: see galaxylab.secrets).
+# Modes of what the lab creates on a host (secrets: see galaxylab.secrets). Directories the lab user must
+# not change are ADMIN's with the lab group (it reads them); its own (WRITABLE) are its own.
 DIR_MODE = "0750"
 ROOT_MODE = "0755"
 SECRET_DIR_MODE = "0700"
@@ -127,18 +128,19 @@ def host_plan(host: Host, resolved: list[Resolved]) -> Json:
     """One lab host: its directories, supervisord, readiness checks and which boundaries it serves."""
     present = [r for r in resolved if r.boundary.state == "present"]
     directories = [
-        _dir(host.root, ROOT_MODE, host),
-        *(_dir(host.path(sub), DIR_MODE, host) for sub in ("releases", "supervisor", "supervisor/conf.d", "run")),
-        *(_dir(host.path(sub), DIR_MODE, host) for sub in ("etc", "log", "data")),
-        _dir(host.path("secrets"), SECRET_DIR_MODE, host),
+        # As the lab_root role has it (root's, 0755): the lab user may not add or replace anything in it.
+        {"path": host.root, "mode": ROOT_MODE, "owner": ADMIN, "group": ADMIN},
+        *(_admin_dir(host.path(sub), host) for sub in ("releases", "supervisor", "supervisor/conf.d", "etc")),
+        # The lab user's own, all the way down (what a lab run as root before left there is handed over).
+        *(_own_dir(host.path(sub), _own_mode(sub), host) | {"recurse": True} for sub in WRITABLE),
     ]
     ready: list[Json] = []
     for res in present:
-        directories.append(_dir(host.path("log", res.name), DIR_MODE, host))
+        directories.append(_own_dir(host.path("log", res.name), DIR_MODE, host))
         if res.hosts[REDIS] == host:
-            directories.append(_dir(host.path("etc", res.name), DIR_MODE, host))
+            directories.append(_admin_dir(host.path("etc", res.name), host))
             if res.boundary.redis == "durable":
-                directories.append(_dir(host.path("data", res.name), DATA_DIR_MODE, host))
+                directories.append(_own_dir(host.path("data", res.name), DATA_DIR_MODE, host))
         for component in (REDIS, *res.boundary.components):
             if res.hosts[component] == host:
                 ready.append({"name": res.program(component), "url": res.probe(component).url})
@@ -167,9 +169,22 @@ def host_plan(host: Host, resolved: list[Resolved]) -> Json:
             "log": host.path("log", "supervisord.log"),
             "supervisord": [host.venv_bin("supervisord"), "-c", host.supervisor_conf()],
             "supervisorctl": host.supervisorctl(),
+            # supervisord drops to the lab user before anything else; so does each program (user=).
+            "user": host.owner,
+            "group": host.group,
         },
     }
 
 
-def _dir(path: str, mode: str, host: Host) -> Json:
+def _own_mode(sub: str) -> str:
+    return SECRET_DIR_MODE if sub == "secrets" else DIR_MODE
+
+
+def _own_dir(path: str, mode: str, host: Host) -> Json:
+    """A directory of the lab user's: its data, logs, runtime files, secrets."""
     return {"path": path, "mode": mode, "owner": host.owner, "group": host.group}
+
+
+def _admin_dir(path: str, host: Host) -> Json:
+    """A directory the lab user reads (through its group) but may not change."""
+    return {"path": path, "mode": DIR_MODE, "owner": ADMIN, "group": host.group}

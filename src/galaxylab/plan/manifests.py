@@ -83,6 +83,7 @@ def _host(res: Resolved, name: str) -> Host:
         program_conf=host.path("supervisor", "conf.d", f"{res.name}.conf"),
         owner=host.owner,
         group=host.group,
+        writable=host.writable_dirs(),
     )
 
 

@@ -61,7 +61,7 @@ def program_conf(
         # Sorted: the file depends on the environment, not on the order its variables were given in.
         env = dict(sorted({**program["env"], **extra.get(program["name"], {})}.items()))
         lines += ["", f"[program:{program['name']}]", f"command={program['command']}"]
-        lines += [f"directory={program['directory']}", f"priority={program['priority']}"]
+        lines += [f"directory={program['directory']}", f"user={program['user']}", f"priority={program['priority']}"]
         if env:
             lines.append(f"environment={supervisor_environment(env)}")
         lines += [
@@ -123,20 +123,24 @@ def redis_conf(config: Mapping[str, Any], extra_directives: Mapping[str, Any] | 
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def supervisord_conf(
-    supervisor: Mapping[str, Any], root: str, owner: str, group: str, release: str, header: str = ""
-) -> str:
-    """The lab's own supervisord: its socket, log, pidfile and the ``conf.d/*.conf`` it includes."""
+def supervisord_conf(supervisor: Mapping[str, Any], root: str, release: str, header: str = "") -> str:
+    """The lab's own supervisord: who it runs as, its socket, log, pidfile and the ``conf.d/*.conf`` it includes.
+
+    Started by root, it drops to the lab user (``user=``) before it opens its socket, log or pidfile, so
+    nothing of the lab runs as root; root's supervisorctl still reaches the socket (0700, the lab user's).
+    """
+    user, group = supervisor["user"], supervisor["group"]
     return (
         _comment(header, ";")
         + f"""; The lab's own supervisord; programs are in conf.d/<boundary>.conf, one [group:] per boundary.
-; Runs from release {release}.
+; Runs from release {release}, as {user}.
 [unix_http_server]
 file={supervisor["socket"]}
 chmod=0700
-chown={owner}:{group}
+chown={user}:{group}
 
 [supervisord]
+user={user}
 logfile={supervisor["log"]}
 logfile_maxbytes=10MB
 logfile_backups=2

@@ -115,6 +115,10 @@ def test_a_boundary_names_string_is_not_taken_as_letters(tmp_path: Path) -> None
         ("galaxylab_placement: [a, b]\n", "galaxylab_placement of host localhost must be a mapping"),
         ("galaxylab_boundary_names: {a: 1}\n", "galaxylab_boundary_names of host localhost must be a list"),
         ("galaxylab_ready_deadline: soon\n", "galaxylab_ready_deadline of host localhost must be a number"),
+        (
+            "galaxylab_owner: root\n",
+            "galaxylab_owner of host localhost must be an unprivileged user or group, not root",
+        ),
     ],
 )
 def test_an_inventory_variable_of_the_wrong_type(

@@ -194,6 +194,7 @@ def manifest(ports: dict[str, int], secrets: dict[str, Path], root: Path) -> Man
                 program_conf=str(root / "conf.d"),
                 owner="root",
                 group="root",
+                writable=(),
             )
         },
         secrets=Secrets(

@@ -35,6 +35,7 @@ def manifest_for(
                 program_conf=f"{root}/{boundary}.conf",
                 owner="root",
                 group="root",
+                writable=(),
             )
         },
         secrets=Secrets(

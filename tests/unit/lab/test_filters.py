@@ -43,7 +43,7 @@ def test_ready_argv(filters: ModuleType) -> None:
 def test_lab_hosts_reads_the_galaxylab_host_vars(filters: ModuleType) -> None:
     hostvars = {"h": {"galaxylab_address": "10.0.0.1", "galaxylab_root": "/r", "galaxylab_testinfra": "ssh://h"}}
     assert filters.lab_hosts(hostvars, ["h"]) == {
-        "h": {"address": "10.0.0.1", "root": "/r", "testinfra": "ssh://h", "owner": "root", "group": "root"}
+        "h": {"address": "10.0.0.1", "root": "/r", "testinfra": "ssh://h", "owner": "galaxylab", "group": "galaxylab"}
     }
 
 

@@ -207,3 +207,57 @@ def test_diff_mode_shows_the_content_and_attributes_about_to_change(lab_files: M
         ),
         (str(tmp_path / "gone"), f"file mode 0644 owner {OWNER}:{GROUP}\n", ""),
     ]
+
+
+# Another owner than the one running the tests: what a lab run as root before, or a hand, left below.
+STRANGER = 65534
+
+
+def foreign_tree(root: Path) -> list[Path]:
+    """``root/sub/file`` and a symlink pointing out of the tree, all owned by STRANGER."""
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "app.log").write_text("x")
+    (root / "sub" / "app.log").chmod(0o600)
+    (root / "link").symlink_to("/etc/hostname")
+    paths = [root / "link", root / "sub", root / "sub" / "app.log"]
+    for path in paths:
+        os.lchown(path, STRANGER, STRANGER)
+    return paths
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving files another owner needs root")
+def test_recurse_hands_everything_below_to_the_owner_and_keeps_modes(lab_files: ModuleType, tmp_path: Path) -> None:
+    root = tmp_path / "log"
+    root.mkdir()
+    paths = foreign_tree(root)
+    owned = [{**entry(root, "0750"), "recurse": True}]
+    assert lab_files.place(owned, [], []) == [
+        (str(root), ["mode"]),
+        *((str(path), ["owner"]) for path in paths),
+    ]
+    assert {(p.lstat().st_uid, p.lstat().st_gid) for p in paths} == {(os.getuid(), os.getgid())}
+    assert stat.S_IMODE((root / "sub" / "app.log").stat().st_mode) == 0o600
+    assert Path("/etc/hostname").stat().st_uid == 0, "the symlink's target was followed"
+    assert lab_files.place(owned, [], []) == []
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving files another owner needs root")
+def test_recurse_in_check_mode_names_what_it_would_hand_over(lab_files: ModuleType, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir(mode=0o750)
+    root.chmod(0o750)
+    foreign_tree(root)
+    owned = [{**entry(root, "0750"), "recurse": True}]
+    planned = lab_files.place(owned, [], [], check=True)
+    assert [Path(path).name for path, _ in planned] == ["link", "sub", "app.log"]
+    assert (root / "sub").stat().st_uid == STRANGER
+    shown = lab_files.diffs(planned, owned, [])
+    assert shown[2]["before"] == "file mode 0600 owner nobody:nogroup\n"
+    assert shown[2]["after"] == f"file mode 0600 owner {OWNER}:{GROUP}\n"
+
+
+def test_check_mode_before_the_owner_exists_reports_instead_of_failing(lab_files: ModuleType, tmp_path: Path) -> None:
+    directory = {**entry(tmp_path, "0750"), "owner": "no-such-lab-user", "group": "no-such-lab-group"}
+    assert lab_files.place([directory], [], [], check=True) == [(str(tmp_path), ["mode", "owner"])]
+    with pytest.raises(KeyError):
+        lab_files.place([directory], [], [])

@@ -144,9 +144,9 @@ def test_redis_is_ephemeral_or_durable_as_the_data_says() -> None:
     redis = build(boundaries)["hosts"]["localhost"]["redis"][0]
     assert redis["mode"] == "durable"
     assert redis["dir"] == "/opt/galaxylab/data/gatewayauthsession"
-    assert {"path": redis["dir"], "mode": "0700", "owner": "root", "group": "root"} in build(boundaries)["hosts"][
-        "localhost"
-    ]["directories"]
+    assert {"path": redis["dir"], "mode": "0700", "owner": "galaxylab", "group": "galaxylab"} in build(boundaries)[
+        "hosts"
+    ]["localhost"]["directories"]
 
 
 def test_redis_keeps_protected_mode_on_loopback_only() -> None:
@@ -284,6 +284,54 @@ def test_duplicate_boundary_names_are_refused() -> None:
 def test_placement_on_an_unknown_host_is_refused() -> None:
     with pytest.raises(plan.PlanError, match="placed on 'gamma'"):
         build([BOUNDARIES[0]], overrides={"gatewayauthsession": {"gateway": "gamma"}})
+
+
+def directories(result: dict[str, Any], host: str = "localhost") -> dict[str, tuple[str, str, str, bool]]:
+    """``{path relative to the root: (owner, group, mode, recurse)}`` of a host's planned directories."""
+    root = result["hosts"][host]["root"]
+    return {
+        d["path"].removeprefix(root).lstrip("/"): (d["owner"], d["group"], d["mode"], d.get("recurse", False))
+        for d in result["hosts"][host]["directories"]
+    }
+
+
+def test_the_lab_user_owns_only_what_its_programs_write() -> None:
+    """Runtime files, logs, Redis data and secrets are the lab user's (all the way down); the root, releases,
+    supervisord's and Redis's configs are root's, readable by the lab group, never writable by the lab user."""
+    dirs = directories(build([dict(BOUNDARIES[0], redis="durable")]))
+    lab, admin = ("galaxylab", "galaxylab"), ("root", "galaxylab")
+    assert dirs == {
+        "": ("root", "root", "0755", False),
+        "releases": (*admin, "0750", False),
+        "supervisor": (*admin, "0750", False),
+        "supervisor/conf.d": (*admin, "0750", False),
+        "etc": (*admin, "0750", False),
+        "etc/gatewayauthsession": (*admin, "0750", False),
+        "run": (*lab, "0750", True),
+        "log": (*lab, "0750", True),
+        "log/gatewayauthsession": (*lab, "0750", False),
+        "data": (*lab, "0750", True),
+        "data/gatewayauthsession": (*lab, "0700", False),
+        "secrets": (*lab, "0700", True),
+    }
+
+
+def test_supervisord_programs_and_manifest_name_the_inventorys_lab_user() -> None:
+    hosts = {"localhost": {**LOCAL["localhost"], "owner": "labops", "group": "labgrp"}}
+    result = build([BOUNDARIES[0]], hosts=hosts)
+    part = result["hosts"]["localhost"]
+    assert (part["supervisor"]["user"], part["supervisor"]["group"]) == ("labops", "labgrp")
+    assert {program["user"] for program in part["programs"]} == {"labops"}
+    host = result["manifests"]["gatewayauthsession"]["hosts"]["localhost"]
+    assert (host["owner"], host["group"]) == ("labops", "labgrp")
+    assert host["writable"] == [f"/opt/galaxylab/{sub}" for sub in ("run", "log", "data", "secrets")]
+    assert directories(result)["log"][:2] == ("labops", "labgrp")
+
+
+@pytest.mark.parametrize(("owner", "group"), [("root", "galaxylab"), ("galaxylab", "root"), ("0", "galaxylab")])
+def test_root_as_the_lab_user_is_refused(owner: str, group: str) -> None:
+    with pytest.raises(plan.PlanError, match="must not be root"):
+        plan.parse_hosts({"h": {**LOCAL["localhost"], "owner": owner, "group": group}})
 
 
 def test_a_host_without_address_is_refused() -> None:

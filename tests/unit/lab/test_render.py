@@ -42,9 +42,9 @@ def parsed(content: str) -> configparser.RawConfigParser:
 
 def test_one_program_file_per_boundary_with_its_group_and_every_program() -> None:
     part = host_plan()
-    files = render.program_files(part["groups"], "root", "root", render.ProgramPolicy(), header="Managed")
+    files = render.program_files(part["groups"], "root", "galaxylab", render.ProgramPolicy(), header="Managed")
     assert [f["path"] for f in files] == [f"/opt/galaxylab/supervisor/conf.d/{b['name']}.conf" for b in BOUNDARIES]
-    assert {(f["mode"], f["owner"], f["group"]) for f in files} == {("0640", "root", "root")}
+    assert {(f["mode"], f["owner"], f["group"]) for f in files} == {("0640", "root", "galaxylab")}
     conf = parsed(files[2]["content"])  # gatewayuser
     assert conf.get("group:gatewayuser", "programs") == "gatewayuser-redis,gatewayuser-gateway,gatewayuser-user"
     assert conf.get("program:gatewayuser-user", "command") == "/opt/galaxylab/current/venv/bin/galaxy-user"
@@ -80,12 +80,30 @@ def test_redis_is_ephemeral_or_durable() -> None:
 
 def test_supervisord_conf_names_its_release_and_includes_the_program_files() -> None:
     supervisor = host_plan()["supervisor"]
-    text = render.supervisord_conf(supervisor, "/opt/galaxylab", "root", "root", "rel1")
+    text = render.supervisord_conf(supervisor, "/opt/galaxylab", "rel1")
     conf = parsed(text)
     assert conf.get("include", "files") == "/opt/galaxylab/supervisor/conf.d/*.conf"
     assert conf.get("unix_http_server", "file") == "/opt/galaxylab/run/supervisor.sock"
-    assert "; Runs from release rel1.\n" in text
-    assert text != render.supervisord_conf(supervisor, "/opt/galaxylab", "root", "root", "rel2")
+    assert "; Runs from release rel1, as galaxylab.\n" in text
+    assert text != render.supervisord_conf(supervisor, "/opt/galaxylab", "rel2")
+
+
+def test_supervisord_and_every_program_run_as_the_lab_user_never_root() -> None:
+    """Started by root, supervisord drops to the lab user before anything else; each program says so again
+    (supervisord refuses to start a program as another user than its own)."""
+    part = host_plan()
+    supervisord = parsed(render.supervisord_conf(part["supervisor"], "/opt/galaxylab", "rel1"))
+    assert supervisord.get("supervisord", "user") == "galaxylab"
+    assert supervisord.get("unix_http_server", "chown") == "galaxylab:galaxylab"
+    assert supervisord.get("unix_http_server", "chmod") == "0700"
+    users = {
+        conf.get(section, "user")
+        for file in render.program_files(part["groups"], "root", "galaxylab", render.ProgramPolicy())
+        for conf in [parsed(file["content"])]
+        for section in conf.sections()
+        if section.startswith("program:")
+    }
+    assert users == {"galaxylab"}
 
 
 def test_the_program_file_does_not_depend_on_the_order_settings_were_given_in() -> None:

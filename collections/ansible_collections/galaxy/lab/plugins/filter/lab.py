@@ -16,7 +16,8 @@ from galaxylab.plan.files import SECRET_FILES, SIGNING_KEY
 
 
 def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``{host: {address, root, testinfra, owner, group}}`` from the ``galaxylab_*`` host vars."""
+    """``{host: {address, root, testinfra, owner, group}}`` from the ``galaxylab_*`` host vars (owner, group: the lab
+    user every program runs as)."""
     hosts: dict[str, dict[str, str]] = {}
     for name in names:
         values = hostvars[name]
@@ -24,8 +25,8 @@ def lab_hosts(hostvars: Mapping[str, Any], names: Sequence[str]) -> dict[str, di
             "address": values.get("galaxylab_address", ""),
             "root": values.get("galaxylab_root", ""),
             "testinfra": values.get("galaxylab_testinfra", ""),
-            "owner": values.get("galaxylab_owner", "root"),
-            "group": values.get("galaxylab_group", "root"),
+            "owner": values.get("galaxylab_owner", plan.LAB_USER),
+            "group": values.get("galaxylab_group", plan.LAB_GROUP),
         }
     return hosts
 
@@ -114,8 +115,8 @@ def redis_files(
 def supervisord_file(
     supervisor: Mapping[str, Any], root: str, owner: str, group: str, release: str, header: str = ""
 ) -> dict[str, Any]:
-    """The host's supervisord.conf as a file to place."""
-    content = render.supervisord_conf(supervisor, root, owner, group, release, header)
+    """The host's supervisord.conf as a file to place (``owner``, ``group``: the file's; it runs as its ``user``)."""
+    content = render.supervisord_conf(supervisor, root, release, header)
     return render.config_file(supervisor["conf"], content, owner, group)
 
 

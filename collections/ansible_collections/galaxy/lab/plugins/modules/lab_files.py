@@ -18,7 +18,8 @@ DOCUMENTATION = r"""
 module: lab_files
 short_description: Place a lab host's directories and rendered files in one call, naming what changed
 description:
-  - Creates the listed directories (parents first) and fixes their mode, owner and group; writes each
+  - Creates the listed directories (parents first) and fixes their mode, owner and group (with C(recurse), the
+    owner and group of everything below them too, never a mode); writes each
     listed file whose content, mode, owner or group differ (atomically, in its own directory); removes
     the listed paths (files or whole directories).
   - Reports every path it touched in C(changed_paths) and why in C(changed_items), so a run that should
@@ -26,7 +27,9 @@ description:
     after, a path's mode and owner, what is created or removed).
 options:
   directories:
-    description: Directories to create or fix, each C({path, mode, owner, group}).
+    description:
+      - Directories to create or fix, each C({path, mode, owner, group}) and optionally C(recurse) (true also
+        gives everything below it, without following symlinks, that owner and group).
     type: list
     elements: dict
     default: []
@@ -47,9 +50,10 @@ EXAMPLES = r"""
 - name: Place the host's files
   galaxy.lab.lab_files:
     directories:
-      - {path: /opt/galaxylab/etc, mode: "0750", owner: root, group: root}
+      - {path: /opt/galaxylab/etc, mode: "0750", owner: root, group: galaxylab}
+      - {path: /opt/galaxylab/log, mode: "0750", owner: galaxylab, group: galaxylab, recurse: true}
     files:
-      - {path: /opt/galaxylab/etc/x.conf, content: "x 1\n", mode: "0640", owner: root, group: root}
+      - {path: /opt/galaxylab/etc/x.conf, content: "x 1\n", mode: "0640", owner: root, group: galaxylab}
     remove: [/opt/galaxylab/etc/old]
 """
 
@@ -67,9 +71,14 @@ changed_items:
 """
 
 
-def _ids(owner: str, group: str) -> tuple[int, int]:
-    uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
-    gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+def _ids(owner: str, group: str, check: bool = False) -> tuple[int, int]:
+    try:
+        uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+        gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+    except KeyError:
+        if check:  # a check run before the user exists (its task only pretended to create it): it would change
+            return -1, -1
+        raise
     return uid, gid
 
 
@@ -85,7 +94,7 @@ def _attribute_changes(info: os.stat_result, mode: int, uid: int, gid: int) -> l
 def ensure_directory(entry: Mapping[str, Any], check: bool) -> list[str]:
     """What had to change about a directory (``created``, ``mode``, ``owner``); nothing if it was right."""
     path, mode = str(entry["path"]), int(str(entry["mode"]), 8)
-    uid, gid = _ids(str(entry["owner"]), str(entry["group"]))
+    uid, gid = _ids(str(entry["owner"]), str(entry["group"]), check)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -103,10 +112,27 @@ def ensure_directory(entry: Mapping[str, Any], check: bool) -> list[str]:
     return changes
 
 
+def owned_below(entry: Mapping[str, Any], check: bool) -> list[tuple[str, list[str]]]:
+    """``[(path, ["owner"])]`` of what below a ``recurse`` directory had another owner or group (now fixed)."""
+    if not entry.get("recurse") or not os.path.isdir(str(entry["path"])):
+        return []
+    uid, gid = _ids(str(entry["owner"]), str(entry["group"]), check)
+    fixed = []
+    for top, dirs, files in os.walk(str(entry["path"])):
+        for name in sorted(dirs + files):
+            path = os.path.join(top, name)
+            info = os.lstat(path)
+            if (info.st_uid, info.st_gid) != (uid, gid):
+                if not check:
+                    os.lchown(path, uid, gid)
+                fixed.append((path, ["owner"]))
+    return fixed
+
+
 def ensure_file(entry: Mapping[str, Any], check: bool) -> list[str]:
     """What had to change about a file (``created``, ``content``, ``mode``, ``owner``); nothing if it was right."""
     path, mode = str(entry["path"]), int(str(entry["mode"]), 8)
-    uid, gid = _ids(str(entry["owner"]), str(entry["group"]))
+    uid, gid = _ids(str(entry["owner"]), str(entry["group"]), check)
     content = str(entry["content"]).encode()
     try:
         info = os.lstat(path)
@@ -167,6 +193,7 @@ def place(
     for entry in ordered:
         if changes := ensure_directory(entry, check):
             changed.append((str(entry["path"]), changes))
+        changed.extend(owned_below(entry, check))
     for entry in files:
         if changes := ensure_file(entry, check):
             changed.append((str(entry["path"]), changes))
@@ -206,9 +233,10 @@ def diffs(
 ) -> list[dict[str, str]]:
     """Ansible diffs of what ``place`` is about to change (computed before it changes anything)."""
     by_path = {str(e["path"]): ("directory", e) for e in directories} | {str(e["path"]): ("file", e) for e in files}
+    recursive = [e for e in directories if e.get("recurse")]
     found: list[dict[str, str]] = []
     for path, changes in planned:
-        kind, entry = by_path.get(path, ("", {}))
+        kind, entry = by_path.get(path) or _below(path, recursive)
         if changes == ["removed"]:
             found.append(
                 {"before_header": path, "after_header": f"{path} (removed)", "before": _attributes(path), "after": ""}
@@ -228,6 +256,16 @@ def diffs(
                  "before": _attributes(path), "after": _wanted(entry, kind)}
             )  # fmt: skip
     return found
+
+
+def _below(path: str, recursive: Iterable[Mapping[str, Any]]) -> tuple[str, Mapping[str, Any]]:
+    """What a path below a ``recurse`` directory should be: that directory's owner and group, its own mode."""
+    for entry in recursive:
+        if path.startswith(str(entry["path"]).rstrip("/") + "/"):
+            info = os.lstat(path)
+            kind = "directory" if stat.S_ISDIR(info.st_mode) else "file"
+            return kind, {**entry, "mode": f"{stat.S_IMODE(info.st_mode):04o}"}
+    return "", {}
 
 
 def main() -> None:
