@@ -39,6 +39,7 @@ class HostVars(BaseModel):
     galaxylab_boundary_names: list[str] | str | None = None
     galaxylab_port_offset: int = 0
     galaxylab_ready_deadline: int | float = 60
+    galaxylab_tls: bool = False
 
 
 @dataclass(frozen=True)
