@@ -130,8 +130,11 @@ class LoginLoad:
         concurrency: int,
         retry_on: Collection[grpc.StatusCode],
         give_up: float,
+        root_certificates: bytes | None = None,
     ) -> None:
+        """``root_certificates``: the lab's CA when the gateway speaks TLS."""
         self._endpoint = endpoint
+        self._roots = root_certificates
         self._codes = codes
         self._retry_on = frozenset(retry_on)
         self._give_up = give_up
@@ -166,7 +169,9 @@ class LoginLoad:
     async def __aenter__(self) -> LoginLoad:
         self._stack = AsyncExitStack()
         for _ in range(self._concurrency):
-            client = await self._stack.enter_async_context(GatewayClient(self._endpoint, options=CHANNEL_OPTIONS))
+            client = await self._stack.enter_async_context(
+                GatewayClient(self._endpoint, options=CHANNEL_OPTIONS, root_certificates=self._roots)
+            )
             self._workers.append(asyncio.create_task(self._client(client)))
         return self
 
