@@ -31,10 +31,17 @@ class GatewayClient:
         timeout: float = 5.0,
         options: Sequence[tuple[str, Any]] = (),
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+        root_certificates: bytes | None = None,
     ) -> None:
         """``options`` are gRPC channel arguments (``grpc.max_reconnect_backoff_ms``, ...); ``interceptors``
-        see every call (e.g. a harness that records what it was given)."""
-        self._channel = grpc.aio.insecure_channel(endpoint, options=options, interceptors=list(interceptors) or None)
+        see every call (e.g. a harness that records what it was given). With ``root_certificates`` (PEM: the
+        lab's CA) the channel speaks TLS and verifies the gateway's certificate with them; else plain text."""
+        chosen = list(interceptors) or None
+        if root_certificates is None:
+            self._channel = grpc.aio.insecure_channel(endpoint, options=options, interceptors=chosen)
+        else:
+            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.aio.secure_channel(endpoint, credentials, options=options, interceptors=chosen)
         self._stub = pb_grpc.GatewayServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._timeout = timeout
 

@@ -31,7 +31,10 @@ class Probe(_Model):
     """How readiness is checked: ``http`` GET answered 200, ``redis`` PING, ``smtp`` 220 banner."""
 
     kind: Literal["http", "redis", "smtp"]
-    url: str = Field(description="http://host:port/healthz, redis://probe@host:port or smtp://host:port")
+    url: str = Field(
+        description="http://host:port/healthz, redis://probe@host:port (rediss:// with TLS on) or smtp://host:port"
+    )
+    ca: str | None = Field(default=None, description="a TLS probe's CA file on the component's host, else null")
 
 
 class Program(_Model):
@@ -58,6 +61,7 @@ class RedisInstance(_Model):
     dir: str = Field(description="working dir: the AOF directory of a durable Redis")
     log: str
     probe: Probe
+    tls: bool = Field(default=False, description="TLS only (url rediss://), verified with secrets.tls_ca")
     users: dict[str, str] = Field(
         description="the ACL: {user: rules} without passwords (each user's password file is in secrets.redis_users)"
     )
@@ -73,7 +77,8 @@ class Component(_Model):
     admin_port: int = Field(description="admin HTTP port: /healthz, /metrics (the SMTP sink's API)")
     ports: tuple[int, ...] = Field(description="the ports the program listens on")
     endpoint: str = Field(description="host:port of the main port")
-    url: str | None = Field(description="http://host:port of an HTTP main port, else null")
+    url: str | None = Field(description="http(s)://host:port of an HTTP main port, else null")
+    tls: bool = Field(default=False, description="the main port speaks TLS, verified with secrets.tls_ca")
     admin_url: str
     log: str
     probe: Probe
@@ -112,6 +117,7 @@ class Secrets(_Model):
     operator_token: str
     caller_tokens: dict[str, str]
     redis_users: dict[str, str] = Field(description="{Redis ACL user: its password file} (harness, admin, services)")
+    tls_ca: str | None = Field(default=None, description="the lab's CA certificate (TLS on), else null")
     files: tuple[str, ...] = Field(description="every secret file (what the no-leak checks grep for)")
 
 

@@ -1,10 +1,11 @@
 """Wait until the components of a host are really ready (RUNNING is not ready).
 
-``python -m galaxylab.ready --deadline 60 --check NAME=URL [--check NAME=URL ...]``
+``python -m galaxylab.ready --deadline 60 --check NAME=URL [--check NAME=URL ...] [--ca NAME=FILE ...]``
 
 URL schemes: ``redis://[user@]host:port`` (``PING`` answered ``+PONG``, after ``AUTH user`` with an empty
-password when a user is named: the lab's password-less, PING-only probe user), ``http://host:port/path``
-(``GET`` answered 200), ``smtp://host:port`` (a ``220`` banner). All checks poll
+password when a user is named: the lab's password-less, PING-only probe user), ``rediss://`` the same over TLS,
+verifying the server's certificate and address with the check's ``--ca`` file (else the system's CAs),
+``http://host:port/path`` (``GET`` answered 200), ``smtp://host:port`` (a ``220`` banner). All checks poll
 concurrently until the shared deadline; exit 0 when all are ready, else 1 naming each
 component that is not, with the last reason. Standard library only.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,6 +30,7 @@ ATTEMPT_SECONDS = 2.0
 class Check:
     name: str
     url: str
+    ca: str | None = None
 
 
 @dataclass
@@ -42,11 +45,24 @@ class NotReady(Exception):
     """One attempt failed; the message is the reason."""
 
 
-async def _open(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open(
+    host: str, port: int, tls: ssl.SSLContext | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
-        return await asyncio.open_connection(host, port)
+        if tls is None:
+            return await asyncio.open_connection(host, port)
+        return await asyncio.open_connection(host, port, ssl=tls, server_hostname=host)
+    except ssl.SSLError as error:  # an OSError too: the handshake failed (a plain port, another CA)
+        raise NotReady(f"TLS with {host}:{port}: {error.reason or error}") from error
     except OSError as error:
         raise NotReady(f"connect {host}:{port}: {error.strerror or error}") from error
+
+
+def tls_context(ca: str | None) -> ssl.SSLContext:
+    """What a TLS probe verifies the server with: ``ca`` (the lab's CA), else the system's CAs."""
+    context = ssl.create_default_context(cafile=ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -61,9 +77,11 @@ def _command(*parts: str) -> bytes:
     return f"*{len(encoded)}\r\n".encode() + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)
 
 
-async def probe_redis(host: str, port: int, _path: str, user: str | None = None) -> None:
-    """PING answered; as ``user`` (a password-less user: the lab's probe) when one is given."""
-    reader, writer = await _open(host, port)
+async def probe_redis(
+    host: str, port: int, _path: str, user: str | None = None, tls: ssl.SSLContext | None = None
+) -> None:
+    """PING answered; as ``user`` (a password-less user: the lab's probe) when one is given; over ``tls``."""
+    reader, writer = await _open(host, port, tls)
     try:
         if user:
             writer.write(_command("AUTH", user, ""))
@@ -113,21 +131,38 @@ PROBES: dict[str, Callable[[str, int, str], Awaitable[None]]] = {
 }
 
 
-def attempt(url: str) -> Awaitable[None]:
-    """One attempt of the probe ``url`` names (raises ``NotReady`` with the reason)."""
+def attempt(url: str, ca: str | None = None) -> Awaitable[None]:
+    """One attempt of the probe ``url`` names (raises ``NotReady`` with the reason); ``rediss://`` verifies the
+    server with ``ca``."""
     parts = urlsplit(url)
     host, port, path = parts.hostname or "", parts.port or 0, parts.path or "/"
     if parts.scheme == "redis":
         return probe_redis(host, port, path, parts.username)
+    if parts.scheme == "rediss":
+        return probe_redis(host, port, path, parts.username, tls_context(ca))
     return PROBES[parts.scheme](host, port, path)
+
+
+SCHEMES = (*PROBES, "rediss")
 
 
 def parse_check(value: str) -> Check:
     name, sep, url = value.partition("=")
     parts = urlsplit(url)
-    if not sep or not name or parts.scheme not in PROBES or not parts.hostname or not parts.port:
-        raise ValueError(f"--check wants NAME=(redis|http|smtp)://[USER@]HOST:PORT[/PATH], not {value!r}")
+    if not sep or not name or parts.scheme not in SCHEMES or not parts.hostname or not parts.port:
+        raise ValueError(f"--check wants NAME=(redis|rediss|http|smtp)://[USER@]HOST:PORT[/PATH], not {value!r}")
     return Check(name, url)
+
+
+def with_cas(checks: Sequence[Check], cas: Sequence[str]) -> list[Check]:
+    """``checks`` with the CA files of ``--ca NAME=FILE`` (each naming a check)."""
+    files: dict[str, str] = {}
+    for value in cas:
+        name, sep, path = value.partition("=")
+        if not sep or not path or name not in {check.name for check in checks}:
+            raise ValueError(f"--ca wants NAME=FILE naming one of the checks, not {value!r}")
+        files[name] = path
+    return [Check(check.name, check.url, files.get(check.name)) for check in checks]
 
 
 async def wait_one(check: Check, deadline: float) -> Outcome:
@@ -138,7 +173,7 @@ async def wait_one(check: Check, deadline: float) -> Outcome:
         if remaining <= 0:
             return Outcome(check, False, reason, time.monotonic() - start)
         try:
-            await asyncio.wait_for(attempt(check.url), timeout=min(ATTEMPT_SECONDS, remaining))
+            await asyncio.wait_for(attempt(check.url, check.ca), timeout=min(ATTEMPT_SECONDS, remaining))
         except NotReady as error:
             reason = str(error)
         except (TimeoutError, OSError, ValueError) as error:
@@ -158,9 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m galaxylab.ready", description=__doc__.splitlines()[0])
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait in total")
     parser.add_argument("--check", action="append", default=[], metavar="NAME=URL")
+    parser.add_argument("--ca", action="append", default=[], metavar="NAME=FILE", help="CA of a rediss:// check")
     args = parser.parse_args(argv)
     try:
-        checks = [parse_check(value) for value in args.check]
+        checks = with_cas([parse_check(value) for value in args.check], args.ca)
     except ValueError as error:
         parser.error(str(error))
     outcomes = asyncio.run(wait_all(checks, args.deadline))

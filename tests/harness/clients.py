@@ -30,13 +30,20 @@ def _lab_token(secrets: LabSecrets) -> str:
     return secrets.service_token(LAB_CALLER)
 
 
+def _roots(component: Component, secrets: LabSecrets) -> bytes | None:
+    """The lab's CA for a component whose main port speaks TLS (the gRPC channel verifies with it)."""
+    return secrets.tls_ca if component.tls else None
+
+
 FACTORIES: dict[str, Factory] = {
-    "gateway": lambda c, s: GatewayClient(c.endpoint, interceptors=[seen.SeenLogins()]),
-    "authsession": lambda c, s: AuthSessionClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),
-    "user": lambda c, s: UserClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),
-    "mail": lambda c, s: MailClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT),
-    "user-stub": lambda c, s: StubControl(c.url or "", _lab_token(s)),
-    "mail-stub": lambda c, s: StubControl(c.url or "", _lab_token(s)),
+    "gateway": lambda c, s: GatewayClient(c.endpoint, interceptors=[seen.SeenLogins()], root_certificates=_roots(c, s)),
+    "authsession": lambda c, s: AuthSessionClient(
+        c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT, verify=s.verify()
+    ),
+    "user": lambda c, s: UserClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT, verify=s.verify()),
+    "mail": lambda c, s: MailClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT, verify=s.verify()),
+    "user-stub": lambda c, s: StubControl(c.url or "", _lab_token(s), verify=s.verify()),
+    "mail-stub": lambda c, s: StubControl(c.url or "", _lab_token(s), verify=s.verify()),
     # The sink's HTTP API is its admin port (SMTP is the main one).
     "smtp-sink": lambda c, s: SmtpSink(c.admin_url, _lab_token(s)),
 }

@@ -58,10 +58,11 @@ class Target:
     program: str
     ready_url: str | None = None
     redis_url: str | None = None
+    redis_ca: str | None = None
 
     def is_ready(self) -> bool:
         if self.redis_url is not None:
-            return lab_redis.ping(self.redis_url)
+            return lab_redis.ping(self.redis_url, self.redis_ca)
         assert self.ready_url is not None
         try:
             return httpx.get(self.ready_url, timeout=PROBE_TIMEOUT).status_code == 200
@@ -85,7 +86,8 @@ class ProcessControl:
         """``"redis"`` or a component name of the manifest."""
         if name == REDIS:
             redis = self._manifest.redis
-            return Target(name, redis.host, redis.program, redis_url=redis.probe.url)
+            ca = lab_redis.tls(self._manifest).get("ssl_ca_data")
+            return Target(name, redis.host, redis.program, redis_url=redis.probe.url, redis_ca=ca)
         component = self._manifest.component(name)
         return Target(name, component.host, component.program, ready_url=component.healthz)
 

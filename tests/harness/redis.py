@@ -60,7 +60,22 @@ def client(manifest: Manifest, user: str = HARNESS) -> aioredis.Redis:
         decode_responses=True,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=CONNECT_TIMEOUT,
+        **tls(manifest),
     )
+
+
+def tls(manifest: Manifest) -> dict[str, Any]:
+    """The client's TLS options for a ``rediss://`` Redis: verify it with the lab's CA (read once)."""
+    if not manifest.redis.tls:
+        return {}
+    if manifest.boundary not in _CAS:
+        ca = lab_secrets.read_tls_ca(manifest)
+        assert ca is not None, f"{manifest.boundary}: Redis speaks TLS but the manifest names no CA"
+        _CAS[manifest.boundary] = ca.decode()
+    return {"ssl_ca_data": _CAS[manifest.boundary], "ssl_cert_reqs": "required", "ssl_check_hostname": True}
+
+
+_CAS: dict[str, str] = {}
 
 
 def password(manifest: Manifest, user: str) -> str:
@@ -79,14 +94,16 @@ def password(manifest: Manifest, user: str) -> str:
 _PASSWORDS: dict[tuple[str, str], str] = {}
 
 
-def ping(url: str) -> bool:
+def ping(url: str, ca: str | None = None) -> bool:
     """True when the Redis at ``url`` answers PING; False when it cannot be reached.
 
-    A user in the URL without a password is the lab's password-less probe user (any password is taken).
+    A user in the URL without a password is the lab's password-less probe user (any password is taken);
+    a ``rediss://`` one is verified with ``ca`` (the lab's CA, PEM).
     """
+    tls = {} if ca is None else {"ssl_ca_data": ca, "ssl_cert_reqs": "required", "ssl_check_hostname": True}
     probe = redis.Redis.from_url(
         url, password="", driver_info=None, socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=CONNECT_TIMEOUT,
+        socket_timeout=CONNECT_TIMEOUT, **tls,
     )  # fmt: skip
     try:
         return bool(probe.ping())

@@ -8,6 +8,7 @@ nothing read is ever printed (reprs hide the values).
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,12 @@ class LabSecrets:
     signing_key: Ed25519PrivateKey = field(repr=False)
     signing_kid: str
     token_keys: dict[str, str] = field(repr=False)
+    tls_ca: bytes | None = None
+    """The lab's CA certificate (PEM) when its TLS is on (manifest ``secrets.tls_ca``), else None."""
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client checks an ``https://`` component with: the lab's CA (True: the system's)."""
+        return tls_context(self.tls_ca) if self.tls_ca is not None else True
 
     def service_token(self, caller: str) -> str:
         """The token a caller (``gateway``, ``authsession``, ``notification``, ``lab``) sends."""
@@ -50,7 +57,23 @@ def read(manifest: Manifest) -> LabSecrets:
         signing_key=_private_key(_read(host, spec.signing_key), spec.signing_key),
         signing_kid=spec.signing_kid,
         token_keys={str(k): str(v) for k, v in key_pems.items()},
+        tls_ca=None if spec.tls_ca is None else _read(host, spec.tls_ca),
     )
+
+
+def tls_context(ca: bytes) -> ssl.SSLContext:
+    """A client context trusting only ``ca`` (the lab's CA, PEM), checking the server's name or address."""
+    context = ssl.create_default_context(cadata=ca.decode())
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def read_tls_ca(manifest: Manifest) -> bytes | None:
+    """The lab's CA certificate (PEM) read on the secrets host, or None when the lab's TLS is off."""
+    path = manifest.secrets.tls_ca
+    if path is None:
+        return None
+    return _read(testinfra.get_host(manifest.host(manifest.secrets.host).testinfra), path)
 
 
 def read_text(manifest: Manifest, path: str) -> str:

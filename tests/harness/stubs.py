@@ -12,6 +12,7 @@ contract clients in ``galaxy_contracts.http``::
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -89,12 +90,15 @@ class StubControl:
         *,
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify``: what an ``https://`` stub's certificate is checked with (the lab's CA)."""
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {lab_token}"},
             timeout=timeout,
             transport=transport,
+            verify=verify,
         )
 
     async def __aenter__(self) -> StubControl:

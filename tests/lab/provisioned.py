@@ -130,6 +130,8 @@ def redis_as(
         retry=Retry(NoBackoff(), 0),  # a refused login or command is the answer, not a reason to try again
         socket_connect_timeout=REDIS_TIMEOUT,
         socket_timeout=REDIS_TIMEOUT,
+        # A lab with TLS on: verified with its CA.
+        **({"ssl": True, **lab_redis.tls(manifest)} if manifest.redis.tls else {}),
     )
     try:
         yield client

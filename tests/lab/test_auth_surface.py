@@ -8,6 +8,7 @@ before parsing, so the request body is empty and path parameters are placeholder
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,25 @@ def call(manifest: Manifest, component: str, method: str, path: str, token: str 
         headers["Content-Type"] = "application/json"
         headers["Idempotency-Key"] = "auth-surface-check"
     content = b"{}" if method in ("POST", "PUT", "PATCH") else None
-    return httpx.request(method, url(manifest, component, path), headers=headers, content=content, timeout=TIMEOUT)
+    return httpx.request(
+        method,
+        url(manifest, component, path),
+        headers=headers,
+        content=content,
+        timeout=TIMEOUT,
+        verify=verify(manifest),
+    )
+
+
+_VERIFY: dict[str, ssl.SSLContext | bool] = {}
+
+
+def verify(manifest: Manifest) -> ssl.SSLContext | bool:
+    """The lab's CA when its TLS is on (read once per boundary), else the default."""
+    if manifest.boundary not in _VERIFY:
+        ca = lab_secrets.read_tls_ca(manifest)
+        _VERIFY[manifest.boundary] = lab_secrets.tls_context(ca) if ca is not None else True
+    return _VERIFY[manifest.boundary]
 
 
 def another_boundarys_token(manifest: Manifest) -> str:

@@ -52,6 +52,6 @@ def test_bring_up_restarted_them(healed: tuple[list[Any], dict[str, str], idempo
 
 def test_they_are_ready_again(healed: tuple[list[Any], dict[str, str], Any]) -> None:
     stopped, _, _ = healed
-    checks = [ready.Check(p.name, p.probe.url) for p in stopped]
+    checks = [ready.Check(p.name, p.probe.url, p.probe.ca) for p in stopped]  # (a CA path on this machine's lab)
     outcomes = asyncio.run(ready.wait_all(checks, READY_DEADLINE))
     assert [(o.check.name, o.reason) for o in outcomes if not o.ready] == []

@@ -185,7 +185,7 @@ def test_the_harness_user_cannot_wipe_or_reconfigure_the_boundary(manifest: Mani
 @pytest.mark.parametrize("manifest", by_boundary())
 def test_the_readiness_probe_user_may_only_ping(manifest: Manifest) -> None:
     user = "probe"
-    assert manifest.redis.probe.url.startswith(f"redis://{user}@")
+    assert manifest.redis.probe.url.startswith((f"redis://{user}@", f"rediss://{user}@"))
     with redis_as(manifest, user, "", name=PROVOKED) as probe:
         assert probe.ping()
         with pytest.raises(redis.exceptions.NoPermissionError):

@@ -8,12 +8,21 @@ bring-up changes nothing; teardown leaves nothing on any host.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import grpc
+import httpx
 import pytest
+import redis
+import redis.asyncio as aioredis
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from galaxy_contracts.gateway import GatewayClient
+from tests.harness import redis as lab_redis
 from tests.harness import secrets as lab_secrets
 from tests.harness.keys import unique_email
 from tests.harness.login_codes import MailStubCodes
@@ -46,13 +55,19 @@ def is_listening(host: Any, address: str, port: int) -> bool:
     )
 
 
+def gateway_client(manifest: Manifest, **options: Any) -> GatewayClient:
+    """The gateway's client over TLS, verifying with the lab's CA (the example turns TLS on)."""
+    return GatewayClient(manifest.endpoint("gateway"), root_certificates=lab_secrets.read_tls_ca(manifest), **options)
+
+
 async def log_in(lab: MultihostLab, email: str) -> Any:
-    """StartLogin at the gateway, the code from the mail stub's control API, ConfirmLogin."""
+    """StartLogin at the gateway, the code from the mail stub's control API, ConfirmLogin: every hop over TLS,
+    each client verifying the next host with the lab's CA."""
     manifest = lab.manifest()
-    lab_token = lab_secrets.read(manifest).service_token("lab")
+    secrets = lab_secrets.read(manifest)
     async with (
-        GatewayClient(manifest.endpoint("gateway")) as gateway,
-        StubControl(manifest.url("mail-stub"), lab_token) as stub,
+        gateway_client(manifest) as gateway,
+        StubControl(manifest.url("mail-stub"), secrets.service_token("lab"), verify=secrets.verify()) as stub,
     ):
         codes = MailStubCodes(stub)
         mailed_before = await codes.count(email)
@@ -140,13 +155,113 @@ async def test_a_component_on_a_remote_host_is_stopped_and_started_over_ssh(lab:
         assert lab.supervisor_states(placed_host("authsession"))[manifest.component("authsession").program] in (
             DOWN_STATES
         )
-        async with GatewayClient(manifest.endpoint("gateway")) as gateway:
+        async with gateway_client(manifest) as gateway:
             error = await failure(gateway.start_login(email))
         assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
 
     assert control.state("authsession") == "RUNNING"
     session, _, _ = await log_in(lab, email)
     assert session.new_account
+
+
+# --- TLS: every listener another host reaches ------------------------------------------------------------
+
+# HTTP main ports of the example's components (the gateway's is gRPC); every one speaks TLS.
+HTTP_PORTS = [c for c in boundary_data()["components"] if c != "gateway"]
+
+
+def test_every_link_and_listener_of_the_example_is_tls(lab: MultihostLab) -> None:
+    manifest = lab.manifest()
+    assert manifest.redis.tls
+    assert manifest.redis.url.startswith("rediss://")
+    assert {name: c.tls for name, c in manifest.components.items()} == dict.fromkeys(manifest.components, True)
+    links = [v for c in manifest.components.values() for k, v in c.settings.items() if k.endswith(("_URL",))]
+    assert links
+    assert all(v.startswith(("https://", "rediss://")) for v in links), links
+    assert manifest.secrets.tls_ca is not None
+
+
+@pytest.mark.parametrize("component", HTTP_PORTS, ids=placed)
+async def test_plain_http_to_a_tls_port_gets_no_answer(lab: MultihostLab, component: str) -> None:
+    entry = lab.manifest().component(component)
+    async with httpx.AsyncClient(timeout=5) as client:
+        with pytest.raises(httpx.TransportError):
+            await client.get(f"http://{entry.endpoint}/healthz")
+
+
+@pytest.mark.parametrize("component", HTTP_PORTS, ids=placed)
+async def test_https_verified_with_the_labs_ca_is_answered(lab: MultihostLab, component: str) -> None:
+    manifest = lab.manifest()
+    async with httpx.AsyncClient(timeout=5, verify=lab_secrets.read(manifest).verify()) as client:
+        response = await client.get(f"{manifest.url(component)}/v1/nothing-here")
+    assert response.status_code in (401, 404), response.text  # answered by the service, over TLS
+
+
+@pytest.mark.parametrize("component", HTTP_PORTS, ids=placed)
+async def test_a_server_is_refused_by_a_client_trusting_another_ca(lab: MultihostLab, component: str) -> None:
+    async with httpx.AsyncClient(timeout=5, verify=lab_secrets.tls_context(other_ca())) as client:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.get(f"{lab.manifest().url(component)}/v1/nothing-here")
+
+
+async def test_a_plain_text_grpc_channel_to_the_gateway_is_refused(lab: MultihostLab) -> None:
+    async with GatewayClient(lab.manifest().endpoint("gateway"), timeout=5) as gateway:
+        error = await failure(gateway.start_login(unique_email("multihost-plain")))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
+
+
+async def test_a_grpc_channel_trusting_another_ca_is_refused(lab: MultihostLab) -> None:
+    endpoint = lab.manifest().endpoint("gateway")
+    async with GatewayClient(endpoint, timeout=5, root_certificates=other_ca()) as gateway:
+        error = await failure(gateway.start_login(unique_email("multihost-other-ca")))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
+
+
+async def test_plain_text_redis_is_refused_and_tls_verified_with_the_labs_ca_is_served(lab: MultihostLab) -> None:
+    manifest = lab.manifest()
+    plain_url = "redis://" + manifest.redis.url.removeprefix("rediss://")
+    plain = aioredis.Redis.from_url(plain_url, socket_connect_timeout=5, socket_timeout=5, driver_info=None)
+    try:
+        with pytest.raises(redis.ConnectionError):
+            await plain.ping()
+    finally:
+        await plain.aclose()
+    harness = lab_redis.client(manifest)
+    try:
+        assert await harness.ping()
+    finally:
+        await harness.aclose()
+
+
+async def test_redis_is_refused_by_a_client_trusting_another_ca(lab: MultihostLab) -> None:
+    manifest = lab.manifest()
+    client = aioredis.Redis.from_url(
+        manifest.redis.url, socket_connect_timeout=5, driver_info=None, ssl_ca_data=other_ca().decode()
+    )
+    try:
+        with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.ping()
+    finally:
+        await client.aclose()
+
+
+def other_ca() -> bytes:
+    """A CA that is not the lab's (what a client that verifies must refuse a server by)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not the lab")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def test_bring_up_again_changes_nothing(lab: MultihostLab) -> None:

@@ -75,7 +75,8 @@ def test_the_partition_separates_the_gateway_from_authsession_and_redis() -> Non
 async def stub(lab: MultihostLab) -> AsyncIterator[StubControl]:
     """The mail stub (on a host that stays reachable), its earlier deliveries forgotten."""
     manifest = lab.manifest()
-    async with StubControl(manifest.url(MAIL_STUB), lab_secrets.read(manifest).service_token("lab")) as control:
+    secrets = lab_secrets.read(manifest)
+    async with StubControl(manifest.url(MAIL_STUB), secrets.service_token("lab"), verify=secrets.verify()) as control:
         await control.reset()
         yield control
 
@@ -83,7 +84,9 @@ async def stub(lab: MultihostLab) -> AsyncIterator[StubControl]:
 @pytest.fixture
 async def gateway(lab: MultihostLab) -> AsyncIterator[GatewayClient]:
     timeout = rpc_timeout(lab) * CLIENT_TIMEOUT_FACTOR
-    async with GatewayClient(lab.manifest().endpoint(GATEWAY), timeout=timeout) as client:
+    manifest = lab.manifest()
+    roots = lab_secrets.read_tls_ca(manifest)
+    async with GatewayClient(manifest.endpoint(GATEWAY), timeout=timeout, root_certificates=roots) as client:
         yield client
 
 
@@ -182,6 +185,7 @@ async def test_a_login_load_across_a_partition_loses_nothing(
         retry_on={Code.UNAVAILABLE},
         give_up=GIVE_UP,
         timeout=deadline * CLIENT_TIMEOUT_FACTOR,
+        root_certificates=lab_secrets.read_tls_ca(lab.manifest()),
     )
     tally: Tally
     async with load:

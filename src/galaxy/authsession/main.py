@@ -31,6 +31,7 @@ from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, Started, background, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
+from galaxy.common.tls import ServerTLS, client_tls, server_tls
 from galaxy_contracts import tokens
 from galaxy_contracts.http import MailClient, UserClient
 
@@ -72,8 +73,9 @@ def create_login(
         start_window_seconds=settings.challenge_start_window_seconds,
         welcome_clock_skew_seconds=settings.welcome_clock_skew_seconds,
     )
-    users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport)
-    mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport)
+    verify = client_tls(settings)
+    users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport, verify=verify)
+    mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport, verify=verify)
     service = LoginService(
         challenges=RedisChallengeStore(redis),
         sessions=RedisSessionStore(redis),
@@ -139,15 +141,19 @@ def build(settings: Settings) -> Started:
     redis = connect_service(settings)
     login = create_login(settings, redis)
     relay = Relay(login.service, interval_seconds=settings.welcome_relay_interval_seconds)
-    return serving(settings, create_app(settings, redis, login), create_admin(settings, redis, relay), relay)
+    app, admin = create_app(settings, redis, login), create_admin(settings, redis, relay)
+    return serving(settings, app, admin, relay, server_tls(settings))
 
 
 @asynccontextmanager
-async def serving(settings: Settings, app: ASGIApp, admin: ASGIApp, relay: Relay) -> AsyncIterator[Running]:
-    """Binds and starts the servers, then the relay; on leaving, the relay stops before the app closes the
-    clients it uses."""
+async def serving(
+    settings: Settings, app: ASGIApp, admin: ASGIApp, relay: Relay, tls: ServerTLS | None = None
+) -> AsyncIterator[Running]:
+    """Binds and starts the servers (the main port over ``tls``, if given), then the relay; on leaving, the relay
+    stops before the app closes the clients it uses."""
     host, port, admin_port = settings.listen_host, settings.port, settings.admin_port
-    async with http_servers(app, admin, host, port, admin_port) as servers, background(relay.run()) as jobs:
+    servers_started = http_servers(app, admin, host, port, admin_port, tls=tls)
+    async with servers_started as servers, background(relay.run()) as jobs:
         yield [*servers, *jobs]
 
 

@@ -1,6 +1,11 @@
-"""The boundary's Redis, one client per process, logged in as the service's own ACL user."""
+"""The boundary's Redis, one client per process, logged in as the service's own ACL user; over TLS for a
+``rediss://`` URL, verifying the server with ``TLS_CA_FILE``."""
 
 from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -9,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from galaxy.common.settings import ConfigError, ServiceSettings, read_secret, read_setting_file
+from galaxy.common.tls import client_tls
 
 # After a Redis restart every pooled connection is dead: without retries on connection
 # errors the first command of each one fails. Bounded: 3 more tries within about 0.35 s.
@@ -22,13 +28,28 @@ def connect_service(settings: ServiceSettings) -> aioredis.Redis:
     if (settings.redis_username is None) != (settings.redis_password_file is None):
         prefix = str(settings.model_config.get("env_prefix", "")).upper()
         raise ConfigError(f"{prefix}REDIS_USERNAME and {prefix}REDIS_PASSWORD_FILE are set together or not at all")
+    ca_file = settings.tls_ca_file
+    if ca_file is not None and urlsplit(settings.redis_url).scheme == TLS_SCHEME:
+        client_tls(settings)  # the CA file is read now: a bad one names TLS_CA_FILE
     if settings.redis_password_file is None:
-        return connect(settings.redis_url)
+        return connect(settings.redis_url, ca_file=ca_file)
     password = read_setting_file(settings, "redis_password_file", read_secret)
-    return connect(settings.redis_url, username=settings.redis_username, password=password)
+    return connect(settings.redis_url, username=settings.redis_username, password=password, ca_file=ca_file)
 
 
-def connect(url: str, *, username: str | None = None, password: str | None = None) -> aioredis.Redis:
+TLS_SCHEME = "rediss"
+
+
+def connect(
+    url: str, *, username: str | None = None, password: str | None = None, ca_file: Path | None = None
+) -> aioredis.Redis:
+    """A client of ``url``; a ``rediss://`` one verifies the server's certificate (and its address) with
+    ``ca_file``, else with the system's CAs."""
+    tls: dict[str, object] = {}
+    if urlsplit(url).scheme == TLS_SCHEME:
+        tls = {"ssl_cert_reqs": "required", "ssl_check_hostname": True, "ssl_min_version": ssl.TLSVersion.TLSv1_2}
+        if ca_file is not None:
+            tls["ssl_ca_certs"] = str(ca_file)
     return aioredis.Redis.from_url(
         url,
         username=username,
@@ -41,4 +62,5 @@ def connect(url: str, *, username: str | None = None, password: str | None = Non
         health_check_interval=10,
         retry=Retry(BACKOFF, RETRIES),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        **tls,  # type: ignore[arg-type]
     )

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 from galaxy.common import logs
 from galaxy.common.redis import connect_service
 from galaxy.common.settings import ListenerSettings, ServiceSettings
+from galaxy.common.tls import ServerTLS, server_tls
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -116,7 +117,8 @@ class Server(uvicorn.Server):
 KEEP_ALIVE_SECONDS = 30
 
 
-def uvicorn_server(app: ASGIApp, host: str, port: int) -> Server:
+def uvicorn_server(app: ASGIApp, host: str, port: int, tls: ServerTLS | None = None) -> Server:
+    """uvicorn serving ``app``; over TLS with ``tls`` (its context made when the server starts)."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -127,6 +129,7 @@ def uvicorn_server(app: ASGIApp, host: str, port: int) -> Server:
         timeout_graceful_shutdown=5,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
+        ssl_context_factory=None if tls is None else lambda _config, _default: tls.context(),
     )
     return Server(config)
 
@@ -158,11 +161,18 @@ async def until_stopped(*running: Awaitable[Any]) -> None:
         log.info("stop signal received; shutting down")
 
 
+Served = tuple[ASGIApp, socket.socket] | tuple[ASGIApp, socket.socket, ServerTLS | None]
+"""An app on its bound socket, over TLS when a third item is given."""
+
+
 @asynccontextmanager
-async def asgi_servers(*apps: tuple[ASGIApp, socket.socket]) -> AsyncIterator[list[asyncio.Task[None]]]:
-    """Each app served by uvicorn on its bound socket; leaving shuts them all down gracefully."""
-    servers = [uvicorn_server(app, *sock.getsockname()[:2]) for app, sock in apps]
-    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, (_, sock) in zip(servers, apps, strict=True)]
+async def asgi_servers(*apps: Served) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Each app served by uvicorn on its bound socket (with its TLS, if any); leaving shuts them all down
+    gracefully."""
+    servers = [uvicorn_server(served[0], *served[1].getsockname()[:2], *served[2:]) for served in apps]
+    tasks = [
+        asyncio.create_task(server.serve(sockets=[served[1]])) for server, served in zip(servers, apps, strict=True)
+    ]
     try:
         yield tasks
     finally:
@@ -173,13 +183,14 @@ async def asgi_servers(*apps: tuple[ASGIApp, socket.socket]) -> AsyncIterator[li
 
 @asynccontextmanager
 async def http_servers(
-    app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int
+    app: ASGIApp, admin: ASGIApp, host: str, port: int, admin_port: int, *, tls: ServerTLS | None = None
 ) -> AsyncIterator[list[asyncio.Task[None]]]:
-    """The main app and the admin app, both ports bound on entering (``StartupFailed`` names a taken one)."""
+    """The main app (over TLS with ``tls``) and the admin app (always plain: readiness and metrics), both ports
+    bound on entering (``StartupFailed`` names a taken one)."""
     with contextlib.ExitStack() as sockets:
         main = sockets.enter_context(bind(host, port, "HTTP"))
         admin_socket = sockets.enter_context(bind(host, admin_port, "the admin port"))
-        async with asgi_servers((app, main), (admin, admin_socket)) as tasks:
+        async with asgi_servers((app, main, tls), (admin, admin_socket)) as tasks:
             yield tasks
 
 
@@ -258,6 +269,7 @@ def run_http_service(
         redis = connect_service(settings)
         app = create_app(settings, redis)
         admin = create_admin(settings, redis)
-        return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port)
+        tls = server_tls(settings)
+        return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port, tls=tls)
 
     run_service(program, service, settings_cls, build)

@@ -19,6 +19,11 @@ class ListenerSettings(BaseSettings):
 
     listen_host: str = "127.0.0.1"
     log_level: str = "INFO"
+    # TLS (galaxy.common.tls): the main port's certificate and key (both or neither), and the CA the
+    # program's clients verify https:// and rediss:// servers with (unset: the system's).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
 
     def listening(self) -> dict[str, object]:
         """Where it listens, for its start-up log line."""

@@ -19,6 +19,7 @@ from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, Server, StartupFailed, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
+from galaxy.common.tls import ServerTLS, client_tls, server_tls
 from galaxy.gateway.adapters.authsession import HttpAuthSession
 from galaxy.gateway.adapters.login_starts import RedisLoginStarts
 from galaxy.gateway.adapters.push_log import RedisPushLog
@@ -49,6 +50,7 @@ class Resources:
     authsession: AuthSessionClient
     users: UserClient
     keys: dict[str, Ed25519PublicKey]
+    tls: ServerTLS | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -57,11 +59,13 @@ class Resources:
         authsession_token = read_setting_file(settings, "authsession_token_file", read_secret)
         user_token = read_setting_file(settings, "user_token_file", read_secret)
         keys = read_setting_file(settings, "token_keys_file", load_public_keys)
+        verify = client_tls(settings)
         return cls(
             redis=connect_service(settings),
-            authsession=AuthSessionClient(settings.authsession_url, authsession_token, timeout=timeout),
-            users=UserClient(settings.user_url, user_token, timeout=timeout),
+            authsession=AuthSessionClient(settings.authsession_url, authsession_token, timeout=timeout, verify=verify),
+            users=UserClient(settings.user_url, user_token, timeout=timeout, verify=verify),
             keys=keys,
+            tls=server_tls(settings),
         )
 
     async def aclose(self) -> None:
@@ -136,7 +140,7 @@ async def start(
     SUBSCRIPTIONS.set_function(lambda: hub.open_count)
     health = HealthReporter(resources.redis.ping)
     server = create_app(settings, create_gateway(settings, resources, hub), health)
-    grpc_port = _bind_grpc(server, settings.listen_host, settings.port if port is None else port)
+    grpc_port = _bind_grpc(server, settings.listen_host, settings.port if port is None else port, resources.tls)
     admin_socket = bind(
         settings.listen_host, settings.admin_port if admin_port is None else admin_port, "the admin port"
     )
@@ -172,10 +176,14 @@ def main() -> None:
     run_service(PROGRAM, SERVICE, Settings, lambda settings: serving(settings, Resources.open(settings)))
 
 
-def _bind_grpc(server: grpc.aio.Server, host: str, port: int) -> int:
+def _bind_grpc(server: grpc.aio.Server, host: str, port: int, tls: ServerTLS | None = None) -> int:
+    """The public port: over TLS with ``tls`` (no client certificate asked: callers authenticate with tokens)."""
     address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
     try:
-        bound = int(server.add_insecure_port(address))
+        if tls is None:
+            bound = int(server.add_insecure_port(address))
+        else:
+            bound = int(server.add_secure_port(address, grpc.ssl_server_credentials([tls.chain()])))
     except RuntimeError as exc:
         raise StartupFailed(f"cannot listen for gRPC on {address}: {exc}") from None
     if bound == 0:

@@ -19,6 +19,7 @@ from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Started, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
+from galaxy.common.tls import server_tls
 from galaxy.mail.adapters.deliveries import RedisDeliveryStore
 from galaxy.mail.adapters.provider import SmtpProvider, StubProvider
 from galaxy.mail.adapters.templates import JinjaTemplates
@@ -163,7 +164,8 @@ def build(settings: Settings) -> Started:
     mail = compose(settings, redis)
     app = create_app(settings, redis, mail)
     admin = create_admin(settings, redis, mail)
-    return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port)
+    tls = server_tls(settings)
+    return http_servers(app, admin, settings.listen_host, settings.port, settings.admin_port, tls=tls)
 
 
 def main() -> None:

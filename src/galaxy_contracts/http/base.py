@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -77,9 +78,14 @@ class ContractClient:
         *,
         timeout: float = 2.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify``: what an ``https://`` callee's certificate is checked with (a context holding the lab's CA;
+        ``True``: the system's CAs)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport, verify=verify
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

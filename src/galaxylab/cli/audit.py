@@ -1,9 +1,10 @@
 """``audit``: no secret of the lab in any output, proven with a canary.
 
 Needles: every value of every boundary's secret files (service and caller tokens, the operator
-token, the signing key's body, Redis passwords: whatever the manifest lists in ``secrets.files``),
-read on the host that holds them, plus the session tokens and login codes the suites saw (the harness
-records them under ``<state dir>/seen/``, tests.harness.seen).
+token, the signing key's body, Redis passwords, a TLS lab's host key: whatever the manifest lists in
+``secrets.files``), read on the host that holds them, every TLS private key on the controller (the lab's CA
+and each host's, ``<state dir>/secrets/.tls/*.key``), plus the session tokens and login codes the suites saw
+(the harness records them under ``<state dir>/seen/``, tests.harness.seen).
 
 Haystack: every file under each host's lab root except the secrets themselves, the Redis data (the
 durable store holds sessions by design) and the releases (code); on the controller the reports
@@ -31,6 +32,7 @@ from galaxylab.cli import hosts
 from galaxylab.cli.output import Output
 from galaxylab.cli.project import Project
 from galaxylab.manifest import Manifest
+from galaxylab.plan.files import TLS_DIR
 
 CANARY_NAME = "canary"
 CANARY_FILE = "log/audit-canary.log"
@@ -77,6 +79,16 @@ def secret_needles(manifest: Manifest) -> list[Needle]:
             if len(value) >= hosts.MIN_SECRET and value != manifest.secrets.signing_kid:
                 found.setdefault(value, f"{manifest.boundary}:{Path(path).name}")
     return [Needle(name, value) for value, name in found.items()]
+
+
+def tls_key_needles(state_dir: Path) -> list[Needle]:
+    """The body of every TLS private key of the lab (its CA's and each host's), as the controller holds them."""
+    needles: dict[str, Needle] = {}
+    for path in sorted((state_dir / "secrets" / TLS_DIR).glob("*.key")):
+        for value in hosts.values_in(path.read_text(errors="replace")):
+            if len(value) >= hosts.MIN_SECRET:
+                needles.setdefault(value, Needle(f"tls:{path.name}", value))
+    return list(needles.values())
 
 
 def seen_needles(state_dir: Path) -> list[Needle]:
@@ -143,6 +155,7 @@ def plant_canary(manifest: Manifest) -> tuple[str, str, str, Needle]:
 def audit(out: Output, project: Project, logs: Sequence[Path]) -> int:
     manifests = project.manifests()
     needles: list[Needle] = [n for m in manifests for n in secret_needles(m)]
+    needles += tls_key_needles(project.state_dir)
     needles += seen_needles(project.state_dir)
     canary_host, canary_url, canary_path, canary = plant_canary(manifests[0])
     needles.append(canary)

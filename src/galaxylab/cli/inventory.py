@@ -47,6 +47,7 @@ class HostVars(BaseModel):
     galaxylab_boundary_names: list[str] | str | None = None
     galaxylab_port_offset: int = 0
     galaxylab_ready_deadline: int | float = 60
+    galaxylab_tls: bool = False
 
     @field_validator("galaxylab_owner", "galaxylab_group")
     @classmethod

@@ -16,6 +16,8 @@ from galaxylab.cli.errors import OperatorError
 from galaxylab.cli.output import Output
 from galaxylab.cli.project import Project
 from galaxylab.manifest import Manifest, Program
+from galaxylab.plan.files import TLS_DIR
+from galaxylab.secrets import CA_CERT_FILE
 
 PROBE_SECONDS = 1.0
 FOLLOW_POLL_SECONDS = 0.5
@@ -35,10 +37,11 @@ class ProgramStatus:
     reason: str
 
 
-async def probe(program: Program) -> tuple[bool, str]:
-    """One attempt of the program's readiness probe (Redis PING, GET /healthz, SMTP banner)."""
+async def probe(program: Program, ca: str | None = None) -> tuple[bool, str]:
+    """One attempt of the program's readiness probe (Redis PING, GET /healthz, SMTP banner); a TLS probe verifies
+    with ``ca`` (the controller's copy of the lab's CA)."""
     try:
-        await asyncio.wait_for(ready.attempt(program.probe.url), PROBE_SECONDS)
+        await asyncio.wait_for(ready.attempt(program.probe.url, ca if program.probe.ca else None), PROBE_SECONDS)
     except ready.NotReady as error:
         return False, str(error)
     except (TimeoutError, OSError) as error:
@@ -46,14 +49,14 @@ async def probe(program: Program) -> tuple[bool, str]:
     return True, "ready"
 
 
-async def probe_all(programs: Sequence[Program]) -> list[tuple[bool, str]]:
-    return list(await asyncio.gather(*(probe(program) for program in programs)))
+async def probe_all(programs: Sequence[Program], ca: str | None = None) -> list[tuple[bool, str]]:
+    return list(await asyncio.gather(*(probe(program, ca) for program in programs)))
 
 
-def collect(manifests: Sequence[Manifest]) -> list[ProgramStatus]:
+def collect(manifests: Sequence[Manifest], ca: str | None = None) -> list[ProgramStatus]:
     states = hosts.supervisor_states(manifests)
     programs = [program for manifest in manifests for program in manifest.programs()]
-    probes = asyncio.run(probe_all(programs))
+    probes = asyncio.run(probe_all(programs, ca))
     found = []
     for program, (is_ready, reason) in zip(programs, probes, strict=True):
         state = states.get(program.name)
@@ -76,7 +79,7 @@ def collect(manifests: Sequence[Manifest]) -> list[ProgramStatus]:
 
 def status(out: Output, project: Project, inventory_path: str, names: Sequence[str]) -> int:
     project.inventory(inventory_path)
-    rows = collect(project.select(names))
+    rows = collect(project.select(names), str(project.state_dir / "secrets" / TLS_DIR / CA_CERT_FILE))
     table = Table(title="Lab status")
     for column in ("boundary", "component", "host", "state", "pid", "uptime", "ports", "ready"):
         table.add_column(column, justify="right" if column in ("pid",) else "left", no_wrap=column != "ready")

@@ -26,7 +26,8 @@ def boundary_hosts(
     hosts: Mapping[str, Host],
     catalog: Catalog | None = None,
 ) -> dict[str, list[str]]:
-    """Which present boundaries each host runs something of: ``{host: [boundary]}``."""
+    """Which present boundaries each host runs something of: ``{host: [boundary]}`` (each gets a secrets bundle
+    of them; with TLS on, a host running only a boundary's Redis needs it for its certificate)."""
     catalog = catalog or default_catalog()
     result: dict[str, list[str]] = {name: [] for name in hosts}
     for boundary in parse_boundaries(boundaries, catalog):
@@ -46,6 +47,7 @@ def build_plan(
     release: str = "",
     redis_server: str = "/usr/bin/redis-server",
     catalog: Catalog | None = None,
+    tls: bool = False,
 ) -> Json:
     """Everything the playbooks need: per host (all it runs, grouped by boundary), and per boundary manifests.
 
@@ -54,12 +56,13 @@ def build_plan(
     its ``redis`` instances, the ``remove`` paths of absent boundaries, and its ``directories``.
 
     ``kids`` (``{boundary: signing kid}``) and ``redis_hashes`` (``{boundary: {Redis user: SHA-256 of its
-    password}}``) come from ``galaxylab.secrets``; every present boundary needs both.
+    password}}``) come from ``galaxylab.secrets``; every present boundary needs both. ``tls`` (the inventory's
+    ``galaxylab_tls``): every gRPC and HTTP main port and every Redis over TLS, clients verifying the lab's CA.
     """
     catalog = catalog or default_catalog()
     kids = kids or {}
     redis_hashes = redis_hashes or {}
-    resolved = [resolve(b, placement, hosts, catalog) for b in parse_boundaries(boundaries, catalog)]
+    resolved = [resolve(b, placement, hosts, catalog, tls) for b in parse_boundaries(boundaries, catalog)]
     plan: Json = {"hosts": {}, "manifests": {}, "absent_manifests": []}
     for host in hosts.values():
         plan["hosts"][host.name] = host_plan(host, [r for r in resolved if host in r.hosts.values()])

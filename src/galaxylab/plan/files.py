@@ -28,5 +28,13 @@ SECRET_FILES = (
     OPERATOR_TOKEN,
     *(redis_password_file(user) for user in REDIS_USERS),
 )
+# TLS (a lab with galaxylab_tls on): on the controller ``<secrets>/.tls/`` holds the lab's CA (``ca.pem``, and
+# ``ca.key``, which never leaves the controller) and each host's certificate and key (``<host>.pem``,
+# ``<host>.key``); a host's bundle puts the CA and its own pair into each of its boundaries' directories.
+TLS_DIR = ".tls"
+TLS_CA = "tls-ca.pem"
+TLS_CERT = "tls-cert.pem"
+TLS_KEY = "tls-key.pem"
+TLS_FILES = (TLS_CA, TLS_CERT, TLS_KEY)
 # What a catalog entry may name in its ``secrets`` (the kid is a generated value, not read from a file).
 SECRET_NAMES = tuple(name for name in SECRET_FILES if name != SIGNING_KID)

@@ -11,6 +11,7 @@ from typing import Any
 from galaxylab.manifest import Probe
 from galaxylab.plan.acl import PROBE
 from galaxylab.plan.catalog import REDIS, Catalog
+from galaxylab.plan.files import TLS_CA, TLS_CERT, TLS_KEY
 from galaxylab.plan.inputs import ADMIN, WRITABLE, Boundary, Host, Placement, PlanError
 
 # Modes of what the lab creates on a host (secrets: see galaxylab.secrets). Directories the lab user must
@@ -30,6 +31,8 @@ class Resolved:
     boundary: Boundary
     hosts: Mapping[str, Host]  # component or "redis" -> host
     catalog: Catalog
+    # The lab's TLS switch (galaxylab_tls): every main port and Redis over TLS, verified with the lab's CA.
+    tls: bool = False
 
     @property
     def name(self) -> str:
@@ -42,7 +45,22 @@ class Resolved:
         return f"{(host or self.hosts[component]).address}:{self.port(component)}"
 
     def redis_url(self) -> str:
-        return f"redis://{self.endpoint(REDIS)}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{self.endpoint(REDIS)}/0"
+
+    def url(self, component: str, host: Host | None = None) -> str:
+        """The base URL of an HTTP main port (``https`` with TLS on)."""
+        return f"{'https' if self.tls else 'http'}://{self.endpoint(component, host)}"
+
+    def serves_tls(self, component: str) -> bool:
+        """Whether the component's main port speaks TLS: with TLS on, every gRPC and HTTP main port (the SMTP
+        sink's SMTP port and API stay plain: it holds only what the lab's mail carries)."""
+        spec = self.catalog.spec(component)
+        return self.tls and "main" in spec.listens and spec.protocol in ("grpc", "http")
+
+    def tls_file(self, component: str, name: str) -> str:
+        """A TLS file (``tls-ca.pem``, ``tls-cert.pem``, ``tls-key.pem``) in the boundary's secrets on the
+        component's (or Redis's) host."""
+        return f"{self.hosts[component].secrets_dir(self.name)}/{name}"
 
     def first_of(self, candidates: tuple[str, ...]) -> str | None:
         return next((c for c in candidates if c in self.boundary.components), None)
@@ -52,13 +70,18 @@ class Resolved:
         return _unique(self.hosts.values())
 
     def service_hosts(self) -> list[Host]:
-        """Hosts that need the boundary's secrets: every host running a component."""
-        return _unique(self.hosts[c] for c in self.boundary.components)
+        """Hosts that need the boundary's secrets: every host running a component (and Redis's, with TLS on:
+        its certificate)."""
+        components = (*self.boundary.components, *((REDIS,) if self.tls else ()))
+        return _unique(self.hosts[c] for c in components)
 
     def probe(self, component: str) -> Probe:
         host = self.hosts[component]
         if component == REDIS:
             # The ACL's password-less user that may only PING (galaxylab.plan.acl.PROBE).
+            if self.tls:
+                url = f"rediss://{PROBE}@{self.endpoint(REDIS)}"
+                return Probe(kind="redis", url=url, ca=self.tls_file(REDIS, TLS_CA))
             return Probe(kind="redis", url=f"redis://{PROBE}@{self.endpoint(REDIS)}")
         if self.catalog.spec(component).probe == "smtp":
             return Probe(kind="smtp", url=f"smtp://{self.endpoint(component)}")
@@ -84,7 +107,9 @@ def _unique(hosts: Any) -> list[Host]:
     return list(seen.values())
 
 
-def resolve(boundary: Boundary, placement: Placement, hosts: Mapping[str, Host], catalog: Catalog) -> Resolved:
+def resolve(
+    boundary: Boundary, placement: Placement, hosts: Mapping[str, Host], catalog: Catalog, tls: bool = False
+) -> Resolved:
     placed: dict[str, Host] = {}
     for component in (REDIS, *boundary.components):
         name = placement.host_of(boundary.name, component)
@@ -94,7 +119,7 @@ def resolve(boundary: Boundary, placement: Placement, hosts: Mapping[str, Host],
                 f"(lab hosts: {', '.join(hosts)})"
             )
         placed[component] = hosts[name]
-    return Resolved(boundary, placed, catalog)
+    return Resolved(boundary, placed, catalog, tls)
 
 
 def redis_config(res: Resolved) -> Json:
@@ -114,6 +139,16 @@ def redis_config(res: Resolved) -> Json:
         "dir": host.path("data", res.name) if durable else host.path("etc", res.name),
         "program": res.program(REDIS),
         "log": res.log(REDIS),
+        # With TLS on: TLS only (port 0), its host's certificate; clients authenticate with ACL passwords.
+        "tls": (
+            {
+                "cert": res.tls_file(REDIS, TLS_CERT),
+                "key": res.tls_file(REDIS, TLS_KEY),
+                "ca": res.tls_file(REDIS, TLS_CA),
+            }
+            if res.tls
+            else None
+        ),
     }
 
 
@@ -143,7 +178,8 @@ def host_plan(host: Host, resolved: list[Resolved]) -> Json:
                 directories.append(_own_dir(host.path("data", res.name), DATA_DIR_MODE, host))
         for component in (REDIS, *res.boundary.components):
             if res.hosts[component] == host:
-                ready.append({"name": res.program(component), "url": res.probe(component).url})
+                probe = res.probe(component)
+                ready.append({"name": res.program(component), "url": probe.url, "ca": probe.ca})
     return {
         "name": host.name,
         "address": host.address,

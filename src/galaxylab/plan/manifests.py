@@ -14,6 +14,8 @@ from galaxylab.plan.files import (
     SECRET_FILES,
     SERVICE_TOKENS,
     SIGNING_KEY,
+    TLS_CA,
+    TLS_KEY,
     TOKEN_KEYS,
     redis_password_file,
 )
@@ -46,6 +48,7 @@ def _redis(res: Resolved) -> RedisInstance:
         dir=config["dir"],
         log=config["log"],
         probe=res.probe(REDIS),
+        tls=res.tls,
         users={user: " ".join(rules) for user, rules in acl.rules(res.boundary.components, res.catalog).items()},
     )
 
@@ -64,7 +67,8 @@ def _component(res: Resolved, component: str, generated: dict[str, str]) -> Comp
         admin_port=res.port(component, admin=True),
         ports=res.listening_ports(component),
         endpoint=endpoint,
-        url=f"http://{endpoint}" if spec.protocol == "http" and "main" in spec.listens else None,
+        url=res.url(component) if spec.protocol == "http" and "main" in spec.listens else None,
+        tls=res.serves_tls(component),
         admin_url=f"http://{host.address}:{res.port(component, admin=True)}",
         log=res.log(component),
         probe=res.probe(component),
@@ -101,7 +105,9 @@ def _secrets(res: Resolved, kid: str) -> Secrets:
         operator_token=f"{directory}/{OPERATOR_TOKEN}",
         caller_tokens={caller: f"{directory}/{caller}.token" for caller in CALLERS},
         redis_users={user: f"{directory}/{redis_password_file(user)}" for user in _redis_users(res)},
-        files=tuple(f"{directory}/{file}" for file in SECRET_FILES),
+        tls_ca=f"{directory}/{TLS_CA}" if res.tls else None,
+        # With TLS on, the host's private key is a secret too (the certificates are public).
+        files=tuple(f"{directory}/{file}" for file in (*SECRET_FILES, *((TLS_KEY,) if res.tls else ()))),
     )
 
 

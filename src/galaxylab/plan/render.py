@@ -85,12 +85,25 @@ def program_conf(
 
 def redis_conf(config: Mapping[str, Any], extra_directives: Mapping[str, Any] | None = None, header: str = "") -> str:
     """A boundary's ``redis.conf``: ephemeral (never writes) or durable (AOF, fsync on every write)."""
+    tls = config.get("tls")
+    listen = [f"port {config['port']}"]
+    if tls:
+        listen = [
+            "# TLS only (galaxylab_tls): no plain-text port; clients verify this host's certificate with the lab's",
+            "# CA and log in with their ACL passwords (no client certificate asked).",
+            "port 0",
+            f"tls-port {config['port']}",
+            f"tls-cert-file {tls['cert']}",
+            f"tls-key-file {tls['key']}",
+            f"tls-ca-cert-file {tls['ca']}",
+            "tls-auth-clients no",
+        ]
     lines = [
         _comment(header, "#").rstrip("\n"),
         f"# Redis of boundary {config['boundary']} ({config['mode']}),",
         f"# run in the foreground by the lab's supervisord as {config['program']}.",
         f"bind {config['bind']}",
-        f"port {config['port']}",
+        *listen,
         "# yes on loopback; no on a host's own address, where the boundary's other hosts connect.",
         f"protected-mode {config.get('protected_mode', 'yes')}",
         "daemonize no",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from galaxylab.plan.acl import user_of
 from galaxylab.plan.catalog import Link
-from galaxylab.plan.files import redis_password_file
+from galaxylab.plan.files import TLS_CA, TLS_CERT, TLS_KEY, redis_password_file
 from galaxylab.plan.inputs import PlanError
 from galaxylab.plan.layout import Resolved
 
@@ -33,6 +33,11 @@ def environment(res: Resolved, component: str, generated: dict[str, str]) -> dic
         env["REDIS_URL"] = res.redis_url()
         env["REDIS_USERNAME"] = user
         env["REDIS_PASSWORD_FILE"] = f"{secrets}/{redis_password_file(user)}"
+    if res.tls:
+        # The lab's CA for every client (HTTP downstreams, Redis); the host's certificate for a TLS main port.
+        env["TLS_CA_FILE"] = f"{secrets}/{TLS_CA}"
+        if res.serves_tls(component):
+            env |= {"TLS_CERT_FILE": f"{secrets}/{TLS_CERT}", "TLS_KEY_FILE": f"{secrets}/{TLS_KEY}"}
     env |= {setting: f"{secrets}/{file}" for setting, file in spec.secrets.items()}
     env |= {setting: generated[value] for setting, value in spec.generated.items()}
     for setting, link in spec.links.items():
@@ -70,4 +75,6 @@ def _form(res: Resolved, target: str, form: str, on: str | None = None) -> str:
     if form == "port":
         return str(port)
     endpoint = f"{host.address}:{port}"
-    return endpoint if form == "endpoint" else f"http://{endpoint}"
+    if form == "endpoint":
+        return endpoint
+    return f"https://{endpoint}" if res.serves_tls(target) else f"http://{endpoint}"

@@ -14,6 +14,7 @@ from galaxy.common.auth import OperatorToken, ServiceTokens
 from galaxy.common.problems import EXCEPTION_HANDLERS
 from galaxy.common.serve import Started, http_servers, run_service
 from galaxy.common.settings import ConfigError, read_secret, read_service_tokens, read_setting_file
+from galaxy.common.tls import server_tls
 from galaxylab.stubs.domain.accounts import AccountStore
 from galaxylab.stubs.domain.control import ControlState
 from galaxylab.stubs.domain.deliveries import DeliveryStore
@@ -82,7 +83,8 @@ def build(settings: Settings) -> Started:
             raise ConfigError(f"{OPERATOR_TOKEN_VARIABLE}: required when KIND is mail (the operator surface)")
         operator = read_setting_file(settings, "operator_token_file", read_secret)
     app = create_app(settings.kind, tokens, operator)
-    return http_servers(app, create_admin(settings), settings.listen_host, settings.port, settings.admin_port)
+    host, port, admin_port = settings.listen_host, settings.port, settings.admin_port
+    return http_servers(app, create_admin(settings), host, port, admin_port, tls=server_tls(settings))
 
 
 def main() -> None:

@@ -136,10 +136,13 @@ class LoginLoad:
         retry_on: Collection[grpc.StatusCode],
         give_up: float,
         timeout: float = DEFAULT_TIMEOUT,
+        root_certificates: bytes | None = None,
     ) -> None:
-        """``timeout``: each call's client-side deadline."""
+        """``timeout``: each call's client-side deadline; ``root_certificates``: the lab's CA when the
+        gateway speaks TLS."""
         self._endpoint = endpoint
         self._timeout = timeout
+        self._roots = root_certificates
         self._codes = codes
         self._retry_on = frozenset(retry_on)
         self._give_up = give_up
@@ -179,7 +182,9 @@ class LoginLoad:
         self._stack = AsyncExitStack()
         for _ in range(self._concurrency):
             client = await self._stack.enter_async_context(
-                GatewayClient(self._endpoint, timeout=self._timeout, options=CHANNEL_OPTIONS)
+                GatewayClient(
+                    self._endpoint, timeout=self._timeout, options=CHANNEL_OPTIONS, root_certificates=self._roots
+                )
             )
             self._workers.append(asyncio.create_task(self._client(client)))
         return self

@@ -27,6 +27,7 @@ import pytest
 
 from galaxy_contracts.gateway import GatewayClient, pb
 from tests.boundaries.gatewayauthsessionuser.load import LoginLoad, MailedCodes
+from tests.harness import secrets as lab_secrets
 from tests.harness.fixtures import Clients
 from tests.harness.keys import unique_email
 from tests.harness.login import log_in
@@ -107,6 +108,7 @@ async def test_kill_9_each_service_under_login_load(
         concurrency=CONCURRENCY,
         retry_on=clean,
         give_up=GIVE_UP,
+        root_certificates=lab_secrets.read_tls_ca(manifest) if manifest.component(GATEWAY).tls else None,
     )
     try:
         async with load:

@@ -99,3 +99,22 @@ def test_a_host_root_skips_secrets_data_releases_and_redis_files() -> None:
     for path in ("/r/etc/b/dump.rdb", "/r/data/b/appendonly.aof.1.incr.aof", "/r/run/supervisor.sock"):
         assert audit.SKIPPED_FILES.search(path), path
     assert not audit.SKIPPED_FILES.search("/r/log/b/gateway.log")
+
+
+def test_every_tls_private_key_of_the_lab_is_a_needle_and_no_certificate_is(tmp_path: Path) -> None:
+    from galaxylab import secrets
+
+    secrets.ensure(tmp_path / "secrets", ["alpha"], [], {"lab-a": "10.0.0.1"})
+    key_lines = {
+        line
+        for name in ("ca.key", "lab-a.key")
+        for line in (tmp_path / "secrets" / ".tls" / name).read_text().splitlines()
+        if "-----" not in line
+    }
+
+    needles = audit.tls_key_needles(tmp_path)
+
+    assert key_lines <= {n.value for n in needles}
+    assert {n.name for n in needles} == {"tls:ca.key", "tls:lab-a.key"}
+    cert_body = (tmp_path / "secrets" / ".tls" / "lab-a.pem").read_text()
+    assert not [n for n in needles if n.found_in(cert_body)]

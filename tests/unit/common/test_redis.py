@@ -13,12 +13,14 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 from redis.exceptions import AuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from galaxy.common.redis import connect, connect_service
 from galaxy.common.serve import problems
 from galaxy.common.settings import ConfigError, ServiceSettings
 from tests.harness.manifest import under_ci
 from tests.harness.waits import until
+from tests.unit.common.certs import TlsFiles, write_tls
 from tests.unit.common.ports import closed_port
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -144,3 +146,66 @@ def test_a_password_in_the_redis_url_is_refused_without_echoing_it() -> None:
     with pytest.raises(ValidationError, match="must not carry a password") as caught:
         svc(redis_url="redis://svc:s3cret@127.0.0.1:6379/0")
     assert "s3cret" not in problems(caught.value)
+
+
+# --- over TLS (rediss://), verified with the lab's CA ------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[int, TlsFiles]]:
+    """A redis-server listening with TLS only (``port 0``), its certificate from a lab CA of its own."""
+    tls = write_tls(tmp_path / "tls")
+    port = closed_port()
+    conf = tmp_path / "redis-tls.conf"
+    conf.write_text(
+        f'port 0\ntls-port {port}\nbind 127.0.0.1\nsave ""\nappendonly no\ndir {tmp_path}\n'
+        f"tls-cert-file {tls.cert}\ntls-key-file {tls.key}\ntls-ca-cert-file {tls.ca}\ntls-auth-clients no\n"
+    )
+    process = subprocess.Popen([str(REDIS_SERVER), str(conf)], stdout=subprocess.DEVNULL)
+    ping = ["redis-cli", "-p", str(port), "--tls", "--cacert", str(tls.ca), "ping"]
+    until(
+        lambda: subprocess.run(ping, capture_output=True, check=False).stdout.strip() == b"PONG",
+        within=5,
+        what="redis-server (TLS) ready",
+    )
+    yield port, tls
+    process.terminate()
+    process.wait(timeout=5)
+
+
+async def test_a_rediss_url_speaks_tls_verified_with_the_ca_file(tls_server: tuple[int, TlsFiles]) -> None:
+    port, tls = tls_server
+    client = connect_service(svc(redis_url=f"rediss://127.0.0.1:{port}/0", tls_ca_file=tls.ca))
+    try:
+        assert await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def test_plain_text_to_the_tls_port_is_refused(tls_server: tuple[int, TlsFiles]) -> None:
+    port, _ = tls_server
+    client = connect(f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises(RedisConnectionError):
+            await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def test_a_server_certificate_from_another_ca_is_refused(
+    tls_server: tuple[int, TlsFiles], tmp_path: Path
+) -> None:
+    port, _ = tls_server
+    other = write_tls(tmp_path / "other", lab="other")
+    client = connect(f"rediss://127.0.0.1:{port}/0", ca_file=other.ca)
+    try:
+        with pytest.raises(RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.ping()
+    finally:
+        await client.aclose()
+
+
+def test_an_unreadable_ca_file_names_its_variable(tmp_path: Path) -> None:
+    settings = svc(redis_url="rediss://127.0.0.1:1/0", tls_ca_file=tmp_path / "missing.pem")
+    with pytest.raises(ConfigError, match="GALAXY_SVC_TLS_CA_FILE: cannot read"):
+        connect_service(settings)

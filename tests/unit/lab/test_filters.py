@@ -98,3 +98,37 @@ def test_secrets_are_ready_only_when_nothing_is_missing_or_stale(filters: Module
     assert filters.ready_secrets(hosts, str(tmp_path)) == {}
     secrets.ensure(tmp_path, ["one", "two"], list(hosts.items()))
     assert filters.ready_secrets({**hosts, "b": ["one", "two"]}, str(tmp_path)) == {}  # bundle b is stale
+
+
+def test_with_tls_the_secrets_get_each_hosts_address_and_the_probe_its_ca(filters: ModuleType) -> None:
+    hosts = {"a": {"address": "10.0.0.1"}, "b": {"address": "10.0.0.2"}}
+    assert filters.tls_hosts(hosts, False) == {}
+    assert filters.tls_hosts(hosts, "true") == filters.tls_hosts(hosts, True) == {"a": "10.0.0.1", "b": "10.0.0.2"}
+    argv = filters.secrets_argv({"a": ["x"]}, "/s", {"a": "10.0.0.1"})
+    assert argv == ["ensure", "/s", "--boundary", "x", "--bundle", "a=x", "--tls", "a=10.0.0.1"]
+    checks = [
+        {"name": "r", "url": "rediss://probe@h:1", "ca": "/ca.pem"},
+        {"name": "g", "url": "http://h:2", "ca": None},
+    ]
+    assert filters.ready_argv(checks) == [
+        "--check",
+        "r=rediss://probe@h:1",
+        "--ca",
+        "r=/ca.pem",
+        "--check",
+        "g=http://h:2",
+    ]
+
+
+def test_with_tls_secrets_are_ready_only_with_every_hosts_certificate_current(
+    filters: ModuleType, tmp_path: Path
+) -> None:
+    from galaxylab import secrets
+
+    hosts, tls = {"a": ["one"], "b": ["one"]}, {"a": "10.0.0.1", "b": "10.0.0.2"}
+    secrets.ensure(tmp_path, ["one"], list(hosts.items()))
+    assert filters.ready_secrets(hosts, str(tmp_path), tls) == {}  # no CA yet
+    result = secrets.ensure(tmp_path, ["one"], list(hosts.items()), tls)
+    assert filters.ready_secrets(hosts, str(tmp_path), tls) == result["kids"]
+    assert filters.ready_secrets(hosts, str(tmp_path), {**tls, "b": "10.0.0.9"}) == {}  # b moved: re-issue
+    assert filters.ready_secrets(hosts, str(tmp_path)) == {}  # TLS turned off: bundles without the TLS files

@@ -31,6 +31,7 @@ def build(
     hosts: dict[str, dict[str, str]] | None = None,
     default_host: str = "localhost",
     overrides: dict[str, dict[str, str]] | None = None,
+    tls: bool = False,
 ) -> dict[str, Any]:
     boundaries = BOUNDARIES if boundaries is None else boundaries
     return plan.build_plan(
@@ -40,6 +41,7 @@ def build(
         kids={b["name"]: f"kid-{b['name']}" for b in boundaries},
         redis_hashes={b["name"]: HASHES for b in boundaries},
         release="rel1",
+        tls=tls,
     )
 
 
@@ -169,7 +171,7 @@ def test_manifest_has_the_documented_shape() -> None:
     assert gateway["endpoint"] == "127.0.0.1:21110"
     assert gateway["admin_url"] == "http://127.0.0.1:21111"
     assert gateway["url"] is None
-    assert gateway["probe"] == {"kind": "http", "url": "http://127.0.0.1:21111/healthz"}
+    assert gateway["probe"] == {"kind": "http", "url": "http://127.0.0.1:21111/healthz", "ca": None}
     assert gateway["ports"] == [21110, 21111]
     assert manifest["components"]["authsession"]["url"] == "http://127.0.0.1:21120"
     assert manifest["hosts"]["localhost"] == manifest["hosts"]["localhost"] | {
@@ -473,3 +475,100 @@ def test_a_link_nobody_satisfies_is_refused_naming_the_setting() -> None:
             redis_hashes={"auditlab": HASHES},
             catalog=catalog,
         )
+
+
+# --- TLS (galaxylab_tls) ----------------------------------------------------------------------------------
+
+GAU = next(b for b in BOUNDARIES if b["name"] == "gatewayauthsessionuser")
+SPREAD = {"gatewayauthsessionuser": {"default": "alpha", "redis": "beta", "authsession": "beta"}}
+
+
+def spread_tls() -> dict[str, Any]:
+    return build([GAU], hosts=TWO_HOSTS, default_host="alpha", overrides=SPREAD, tls=True)
+
+
+def test_without_tls_nothing_speaks_or_names_tls() -> None:
+    result = build([GAU], hosts=TWO_HOSTS, default_host="alpha", overrides=SPREAD)
+    manifest = result["manifests"]["gatewayauthsessionuser"]
+    assert manifest["redis"]["url"].startswith("redis://")
+    assert not manifest["redis"]["tls"]
+    assert not any(c["tls"] for c in manifest["components"].values())
+    assert manifest["secrets"]["tls_ca"] is None
+    envs = [p["env"] for host in result["hosts"].values() for p in host["programs"]]
+    assert not [key for env in envs for key in env if "_TLS_" in key]
+    assert "tls-port" not in json.dumps(result["hosts"]["beta"]["redis"])
+
+
+def test_with_tls_every_link_is_https_or_rediss_and_every_client_gets_the_labs_ca() -> None:
+    result = spread_tls()
+    gateway = programs(result, "alpha")["gatewayauthsessionuser-gateway"]["env"]
+    authsession = programs(result, "beta")["gatewayauthsessionuser-authsession"]["env"]
+    assert gateway["GALAXY_GATEWAY_AUTHSESSION_URL"] == "https://10.0.0.2:21620"
+    assert gateway["GALAXY_GATEWAY_USER_URL"] == "https://10.0.0.1:21630"
+    assert authsession["GALAXY_AUTHSESSION_MAIL_URL"] == "https://10.0.0.1:21670"
+    assert (
+        gateway["GALAXY_GATEWAY_REDIS_URL"]
+        == authsession["GALAXY_AUTHSESSION_REDIS_URL"]
+        == "rediss://10.0.0.2:21600/0"
+    )
+    assert gateway["GALAXY_GATEWAY_TLS_CA_FILE"] == "/srv/lab/secrets/gatewayauthsessionuser/tls-ca.pem"
+    assert authsession["GALAXY_AUTHSESSION_TLS_CA_FILE"] == "/opt/galaxylab/secrets/gatewayauthsessionuser/tls-ca.pem"
+
+
+@pytest.mark.parametrize("component", GAU["components"])
+def test_with_tls_every_main_port_serves_its_hosts_certificate(component: str) -> None:
+    result = spread_tls()
+    host = "beta" if component == "authsession" else "alpha"
+    spec = plan.default_catalog().spec(component)
+    env = programs(result, host)[f"gatewayauthsessionuser-{component}"]["env"]
+    secrets = f"{TWO_HOSTS[host]['root']}/secrets/gatewayauthsessionuser"
+    assert env[f"{spec.env_prefix}TLS_CERT_FILE"] == f"{secrets}/tls-cert.pem"
+    assert env[f"{spec.env_prefix}TLS_KEY_FILE"] == f"{secrets}/tls-key.pem"
+    entry = result["manifests"]["gatewayauthsessionuser"]["components"][component]
+    assert entry["tls"] is True
+    if entry["url"] is not None:
+        assert entry["url"].startswith("https://")
+    assert entry["admin_url"].startswith("http://")  # readiness and metrics only: stays plain
+
+
+def test_with_tls_redis_listens_with_tls_only_and_its_probe_verifies_the_labs_ca() -> None:
+    result = spread_tls()
+    (config,) = result["hosts"]["beta"]["redis"]
+    secrets = "/opt/galaxylab/secrets/gatewayauthsessionuser"
+    assert config["tls"] == {
+        "cert": f"{secrets}/tls-cert.pem",
+        "key": f"{secrets}/tls-key.pem",
+        "ca": f"{secrets}/tls-ca.pem",
+    }
+    checks = {c["name"]: c for c in result["hosts"]["beta"]["ready_checks"]}
+    assert checks["gatewayauthsessionuser-redis"] == {
+        "name": "gatewayauthsessionuser-redis",
+        "url": "rediss://probe@10.0.0.2:21600",
+        "ca": f"{secrets}/tls-ca.pem",
+    }
+    manifest = result["manifests"]["gatewayauthsessionuser"]
+    assert (manifest["redis"]["url"], manifest["redis"]["tls"]) == ("rediss://10.0.0.2:21600/0", True)
+
+
+def test_with_tls_the_manifest_names_the_ca_and_counts_the_hosts_key_as_a_secret() -> None:
+    secrets = spread_tls()["manifests"]["gatewayauthsessionuser"]["secrets"]
+    assert secrets["tls_ca"] == f"{secrets['dir']}/tls-ca.pem"
+    assert f"{secrets['dir']}/tls-key.pem" in secrets["files"]
+    assert f"{secrets['dir']}/tls-cert.pem" not in secrets["files"]  # public
+
+
+def test_with_tls_a_host_running_only_redis_gets_the_boundarys_secrets_for_its_certificate() -> None:
+    only_redis = {"gatewayauthsessionuser": {"default": "alpha", "redis": "beta"}}
+    plain = build([GAU], hosts=TWO_HOSTS, default_host="alpha", overrides=only_redis)
+    tls = build([GAU], hosts=TWO_HOSTS, default_host="alpha", overrides=only_redis, tls=True)
+    assert plain["hosts"]["beta"]["secret_boundaries"] == []
+    assert tls["hosts"]["beta"]["secret_boundaries"] == ["gatewayauthsessionuser"]
+
+
+def test_with_tls_the_smtp_sink_stays_plain() -> None:
+    boundary = next(b for b in BOUNDARIES if "smtp-sink" in b["components"])
+    result = build([boundary], tls=True)
+    sink = result["manifests"][boundary["name"]]["components"]["smtp-sink"]
+    assert sink["tls"] is False
+    mail = programs(result)[f"{boundary['name']}-mail"]["env"]
+    assert mail["GALAXY_MAIL_SMTP_PORT"] == str(sink["port"])

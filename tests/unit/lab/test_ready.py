@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
-from galaxylab import ready
+from galaxylab import certificates, ready
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -147,3 +149,49 @@ async def test_a_redis_probe_naming_a_user_logs_in_as_it_first() -> None:
     assert as_probe.ready
     assert not anonymous.ready
     assert "NOAUTH" in anonymous.reason
+
+
+# --- rediss:// (TLS), verified with the lab's CA ------------------------------------------------------------
+
+
+def tls_files(tmp_path: Path, lab: str) -> tuple[Path, ssl.SSLContext]:
+    """A CA file and a server context with a certificate for 127.0.0.1 signed by it."""
+    ca = certificates.new_ca(lab)
+    pair = certificates.issue(ca, "lab-a", "127.0.0.1")
+    (tmp_path / f"{lab}-ca.pem").write_bytes(ca.cert)
+    (tmp_path / f"{lab}-cert.pem").write_bytes(pair.cert)
+    (tmp_path / f"{lab}-key.pem").write_bytes(pair.key)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / f"{lab}-cert.pem", tmp_path / f"{lab}-key.pem")
+    return tmp_path / f"{lab}-ca.pem", context
+
+
+async def test_a_rediss_probe_verifies_the_server_with_its_ca_and_refuses_another(tmp_path: Path) -> None:
+    ca, context = tls_files(tmp_path, "lab")
+    other_ca, _ = tls_files(tmp_path, "other")
+    server = await asyncio.start_server(redis_with_probe_user, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        url = f"rediss://probe@127.0.0.1:{port}"
+        ok, wrong_ca, plain = await ready.wait_all(
+            [
+                ready.Check("ok", url, str(ca)),
+                ready.Check("other", url, str(other_ca)),
+                ready.Check("plain", url[:5] + url[6:]),
+            ],
+            1.0,
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert ok.ready, ok.reason
+    assert not wrong_ca.ready
+    assert "CERTIFICATE_VERIFY_FAILED" in wrong_ca.reason
+    assert not plain.ready
+
+
+def test_a_ca_must_name_one_of_the_checks() -> None:
+    checks = [ready.parse_check("r=rediss://probe@h:1")]
+    assert ready.with_cas(checks, ["r=/ca.pem"]) == [ready.Check("r", "rediss://probe@h:1", "/ca.pem")]
+    with pytest.raises(ValueError, match="--ca wants NAME=FILE"):
+        ready.with_cas(checks, ["x=/ca.pem"])

@@ -113,3 +113,22 @@ def test_the_program_file_does_not_depend_on_the_order_settings_were_given_in() 
     plain = {**group, "programs": [program]}
     policy = render.ProgramPolicy()
     assert render.program_conf(reordered, policy) == render.program_conf(plain, policy)
+
+
+def test_with_tls_redis_listens_on_its_tls_port_only_with_the_hosts_certificate() -> None:
+    config = {
+        "boundary": "b",
+        "mode": "ephemeral",
+        "program": "b-redis",
+        "bind": "10.0.0.1",
+        "port": 21100,
+        "dir": "/x",
+        "tls": {"cert": "/s/tls-cert.pem", "key": "/s/tls-key.pem", "ca": "/s/tls-ca.pem"},
+    }
+    lines = render.redis_conf(config).splitlines()
+    assert {"port 0", "tls-port 21100", "tls-auth-clients no"} <= set(lines)
+    assert {"tls-cert-file /s/tls-cert.pem", "tls-key-file /s/tls-key.pem", "tls-ca-cert-file /s/tls-ca.pem"} <= set(
+        lines
+    )
+    assert "port 21100" not in lines
+    assert "port 21100" in render.redis_conf(config | {"tls": None}).splitlines()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import stat
 import tarfile
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from galaxylab import secrets
 from galaxylab.plan import CALLERS, REDIS_USERS, SECRET_FILES
@@ -128,3 +132,103 @@ def test_every_redis_user_gets_its_own_password_and_only_its_digest_leaves_the_m
     hashes = secrets.redis_password_hashes(tmp_path / "alpha")
     assert hashes == {user: hashlib.sha256(p.encode()).hexdigest() for user, p in passwords.items()}
     assert not [p for p in passwords.values() if p in json.dumps(result)]
+
+
+# --- TLS: the lab's CA and one certificate per host ------------------------------------------------------
+
+TLS_HOSTS = {"lab-a": "10.0.0.1", "lab-b": "10.0.0.2"}
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def test_without_tls_hosts_no_ca_or_certificate_is_made(tmp_path: Path) -> None:
+    ensure(tmp_path, "alpha", bundles=[("h", ["alpha"])])
+    assert not (tmp_path / ".tls").exists()
+
+
+def test_each_host_gets_a_certificate_for_its_address_and_name_signed_by_the_labs_ca(tmp_path: Path) -> None:
+    secrets.ensure(tmp_path, ["alpha"], [], TLS_HOSTS)
+    directory = tmp_path / ".tls"
+    ca = load_cert(directory / "ca.pem")
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    for host, address in TLS_HOSTS.items():
+        cert = load_cert(directory / f"{host}.pem")
+        cert.verify_directly_issued_by(ca)
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert sans.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address(address)]
+        assert sans.get_values_for_type(x509.DNSName) == [host]
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        assert list(usage) == [ExtendedKeyUsageOID.SERVER_AUTH]
+        key = serialization.load_pem_private_key((directory / f"{host}.key").read_bytes(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        assert key.curve.name == "secp256r1"
+        assert key.public_key() == cert.public_key()
+
+
+def test_tls_files_are_0600_in_a_0700_directory(tmp_path: Path) -> None:
+    secrets.ensure(tmp_path, ["alpha"], [], TLS_HOSTS)
+    assert mode(tmp_path / ".tls") == 0o700
+    assert {mode(p) for p in (tmp_path / ".tls").iterdir()} == {0o600}
+
+
+def test_a_second_run_keeps_the_ca_and_certificates(tmp_path: Path) -> None:
+    secrets.ensure(tmp_path, ["alpha"], [("lab-a", ["alpha"])], TLS_HOSTS)
+    before = {p.name: p.read_bytes() for p in (tmp_path / ".tls").iterdir()}
+    again = secrets.ensure(tmp_path, ["alpha"], [("lab-a", ["alpha"])], TLS_HOSTS)
+    assert (again["created"], again["bundles_changed"]) == ([], [])
+    assert {p.name: p.read_bytes() for p in (tmp_path / ".tls").iterdir()} == before
+    assert secrets.tls_current(tmp_path, TLS_HOSTS)
+
+
+def test_a_host_whose_address_changed_gets_a_new_certificate_and_the_others_keep_theirs(tmp_path: Path) -> None:
+    secrets.ensure(tmp_path, ["alpha"], [], TLS_HOSTS)
+    kept = (tmp_path / ".tls" / "lab-b.pem").read_bytes()
+    moved = {**TLS_HOSTS, "lab-a": "10.0.0.9"}
+    assert not secrets.tls_current(tmp_path, moved)
+    result = secrets.ensure(tmp_path, ["alpha"], [], moved)
+    assert result["created"] == [".tls/lab-a.pem", ".tls/lab-a.key"]
+    assert (tmp_path / ".tls" / "lab-b.pem").read_bytes() == kept
+    sans = load_cert(tmp_path / ".tls" / "lab-a.pem").extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert sans.value.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("10.0.0.9")]
+
+
+def test_a_new_ca_reissues_every_host_certificate(tmp_path: Path) -> None:
+    secrets.ensure(tmp_path, ["alpha"], [], TLS_HOSTS)
+    (tmp_path / ".tls" / "ca.key").unlink()
+    result = secrets.ensure(tmp_path, ["alpha"], [], TLS_HOSTS)
+    assert sorted(result["created"]) == sorted(  # type: ignore[arg-type]
+        [".tls/ca.pem", ".tls/ca.key", *(f".tls/{h}.{ext}" for h in TLS_HOSTS for ext in ("pem", "key"))]
+    )
+    ca = load_cert(tmp_path / ".tls" / "ca.pem")
+    for host in TLS_HOSTS:
+        load_cert(tmp_path / ".tls" / f"{host}.pem").verify_directly_issued_by(ca)
+
+
+def test_a_hosts_bundle_holds_the_ca_and_its_own_pair_never_the_ca_key(tmp_path: Path) -> None:
+    secrets.ensure(tmp_path, ["alpha", "beta"], [("lab-a", ["alpha", "beta"])], TLS_HOSTS)
+    with tarfile.open(tmp_path / ".bundles" / "lab-a.tar") as tar:
+        names = set(tar.getnames())
+        cert = tar.extractfile("beta/tls-cert.pem")
+        assert cert is not None
+        assert cert.read() == (tmp_path / ".tls" / "lab-a.pem").read_bytes()
+        key = tar.extractfile("alpha/tls-key.pem")
+        assert key is not None
+        assert key.read() == (tmp_path / ".tls" / "lab-a.key").read_bytes()
+        modes = {m.name: m.mode for m in tar.getmembers() if m.isfile()}
+    for boundary in ("alpha", "beta"):
+        assert {f"{boundary}/tls-ca.pem", f"{boundary}/tls-cert.pem", f"{boundary}/tls-key.pem"} <= names
+    ca_key = (tmp_path / ".tls" / "ca.key").read_bytes()
+    assert ca_key not in (tmp_path / ".bundles" / "lab-a.tar").read_bytes()
+    assert set(modes.values()) == {0o600}
+
+
+def test_the_cli_takes_tls_hosts_and_prints_no_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = secrets.main(["ensure", str(tmp_path), "--boundary", "alpha", "--tls", "lab-a=10.0.0.1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ".tls/lab-a.key" in json.loads(out)["created"]
+    for path in (tmp_path / ".tls").glob("*.key"):
+        body = [line for line in path.read_text().splitlines() if "-----" not in line]
+        assert not [line for line in body if line in out]

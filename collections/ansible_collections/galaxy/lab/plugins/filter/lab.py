@@ -59,6 +59,7 @@ def lab_plan(
     redis_hashes: Mapping[str, Mapping[str, str]],
     release: str,
     redis_server: str = "/usr/bin/redis-server",
+    tls: bool = False,
 ) -> dict[str, Any]:
     """The whole lab plan (see galaxylab.plan.build_plan)."""
     return plan.build_plan(
@@ -69,23 +70,43 @@ def lab_plan(
         redis_hashes=redis_hashes,
         release=release,
         redis_server=redis_server,
+        tls=_flag(tls),
     )
 
 
-def secrets_argv(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> list[str]:
-    """Arguments of ``galaxylab.secrets ensure`` for every boundary, one bundle per host."""
+def _flag(value: Any) -> bool:
+    """An inventory boolean, also as ``-e galaxylab_tls=true`` passes it (a string)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def tls_hosts(hosts: Mapping[str, Mapping[str, Any]], enabled: Any) -> dict[str, str]:
+    """``{host: address}`` of the lab hosts that get a TLS certificate: all of them with TLS on, else none."""
+    return {name: str(values["address"]) for name, values in hosts.items()} if _flag(enabled) else {}
+
+
+def secrets_argv(
+    boundary_hosts_map: Mapping[str, Sequence[str]], directory: str, tls: Mapping[str, str] | None = None
+) -> list[str]:
+    """Arguments of ``galaxylab.secrets ensure`` for every boundary, one bundle per host, and with TLS on
+    (``tls``: ``{host: address}``) each host's certificate."""
     boundaries = sorted({b for names in boundary_hosts_map.values() for b in names})
     argv = ["ensure", directory, "--boundary", *boundaries] if boundaries else ["ensure", directory]
     for host, names in sorted(boundary_hosts_map.items()):
         argv += ["--bundle", f"{host}={','.join(names)}"]
+    for host, address in sorted((tls or {}).items()):
+        argv += ["--tls", f"{host}={address}"]
     return argv
 
 
-def ready_argv(checks: Sequence[Mapping[str, str]]) -> list[str]:
-    """``--check NAME=URL`` arguments of ``galaxylab.ready``."""
+def ready_argv(checks: Sequence[Mapping[str, str | None]]) -> list[str]:
+    """``--check NAME=URL`` (and ``--ca NAME=FILE`` of a TLS probe) arguments of ``galaxylab.ready``."""
     argv: list[str] = []
     for check in checks:
         argv += ["--check", f"{check['name']}={check['url']}"]
+        if check.get("ca"):
+            argv += ["--ca", f"{check['name']}={check['ca']}"]
     return argv
 
 
@@ -163,13 +184,19 @@ def planned_artifact(project: str) -> dict[str, Any]:
     return {"id": artifact_id, "path": "", "tarball": "", "wheel": "", "changed": True}
 
 
-def ready_secrets(boundary_hosts_map: Mapping[str, Sequence[str]], directory: str) -> dict[str, str]:
-    """``{boundary: kid}`` when every secret and host bundle ``galaxylab.secrets ensure`` would write is already
-    there, private and up to date; {} when it has something to do (or there is no boundary)."""
+def ready_secrets(
+    boundary_hosts_map: Mapping[str, Sequence[str]], directory: str, tls: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``{boundary: kid}`` when every secret, TLS certificate (``tls``: ``{host: address}``) and host bundle
+    ``galaxylab.secrets ensure`` would write is already there, private and up to date; {} when it has something to
+    do (or there is no boundary)."""
     root = Path(directory)
+    tls = tls or {}
     boundaries = sorted({b for names in boundary_hosts_map.values() for b in names})
     kids: dict[str, str] = {}
     try:
+        if tls and not secrets.tls_current(root, tls):
+            return {}
         for boundary in boundaries:
             folder = root / boundary
             if any((folder / name).stat().st_mode & 0o777 != secrets.FILE_MODE for name in SECRET_FILES):
@@ -177,7 +204,7 @@ def ready_secrets(boundary_hosts_map: Mapping[str, Sequence[str]], directory: st
             kids[boundary] = secrets.kid_of((folder / SIGNING_KEY).read_bytes())
         for host, names in boundary_hosts_map.items():
             bundle = root / secrets.BUNDLES / f"{host}.tar"
-            if bundle.read_bytes() != secrets.bundle_bytes(root, names):
+            if bundle.read_bytes() != secrets.bundle_bytes(root, names, host if host in tls else None):
                 return {}
     except (OSError, ValueError):
         return {}
@@ -201,6 +228,7 @@ class FilterModule:
             "boundary_hosts": boundary_hosts,
             "plan": lab_plan,
             "secrets_argv": secrets_argv,
+            "tls_hosts": tls_hosts,
             "ready_argv": ready_argv,
             "program_files": program_files,
             "redis_files": redis_files,
