@@ -20,6 +20,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from galaxy_contracts.http import tls_context
 from galaxy_contracts.models import Account, Delivery, Locale
 
 OutageMode = Literal["unavailable", "reset"]
@@ -95,6 +96,7 @@ class StubControl:
             headers={"Authorization": f"Bearer {lab_token}"},
             timeout=timeout,
             transport=transport,
+            verify=tls_context(),
         )
 
     async def __aenter__(self) -> StubControl:

@@ -8,6 +8,7 @@ before parsing, so the request body is empty and path parameters are placeholder
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from galaxy_contracts.http import tls_context
 from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
 from tests.lab.provisioned import all_manifests, manifests
@@ -34,9 +36,15 @@ METHODS = ("get", "post", "put", "patch", "delete")
 TIMEOUT = 10.0
 
 
+@cache
 def operations(contract: str) -> list[tuple[str, str, list[str]]]:
-    """``(METHOD, path, [security scheme names])`` of each operation that needs a credential."""
-    document: dict[str, Any] = yaml.safe_load((CONTRACTS / f"{contract}.openapi.yaml").read_text())
+    """``(METHOD, path, [security scheme names])`` of each operation that needs a credential.
+
+    Read once per contract (every component that serves it asks) with libyaml's loader when PyYAML has it:
+    collection runs in every pytest process of a check, and the pure-Python parser is several times slower."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = (CONTRACTS / f"{contract}.openapi.yaml").read_text()
+    document: dict[str, Any] = yaml.load(text, Loader=loader)
     default = document.get("security", [])
     found = []
     for path, item in document["paths"].items():
@@ -73,7 +81,9 @@ def call(manifest: Manifest, component: str, method: str, path: str, token: str 
         headers["Content-Type"] = "application/json"
         headers["Idempotency-Key"] = "auth-surface-check"
     content = b"{}" if method in ("POST", "PUT", "PATCH") else None
-    return httpx.request(method, url(manifest, component, path), headers=headers, content=content, timeout=TIMEOUT)
+    return httpx.request(
+        method, url(manifest, component, path), headers=headers, content=content, timeout=TIMEOUT, verify=tls_context()
+    )
 
 
 def another_boundarys_token(manifest: Manifest) -> str:
