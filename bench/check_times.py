@@ -42,7 +42,7 @@ def check(project: Path, boundaries: Sequence[str], extra: Sequence[str]) -> dic
     """One ``galaxylab check`` run: wall and CPU seconds, its exit status and per-boundary counts."""
     command = [sys.executable, "-m", "galaxylab.cli", "check", *boundaries, "--json", *extra]
     env = {**os.environ, "GALAXYLAB_PROJECT_DIR": str(project), "PYTHONPATH": str(project / "src")}
-    cpu, started = children_cpu(), time.perf_counter()
+    load, cpu, started = load_average(), children_cpu(), time.perf_counter()
     proc = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
     wall, cpu = time.perf_counter() - started, children_cpu() - cpu
     try:
@@ -50,7 +50,7 @@ def check(project: Path, boundaries: Sequence[str], extra: Sequence[str]) -> dic
     except ValueError:
         document = {"error": proc.stderr.strip().splitlines()[-1:] or ["no output"]}
     counts = dict(document.get("boundaries", {}).items())
-    return {"wall": wall, "cpu": cpu, "returncode": proc.returncode, "boundaries": counts}
+    return {"wall": wall, "cpu": cpu, "load": load, "returncode": proc.returncode, "boundaries": counts}
 
 
 def measured(project: Path, boundaries: Sequence[str], extra: Sequence[str], runs: int) -> dict[str, Any]:
@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("boundaries", nargs="*", help="boundaries to time (default: every boundary that is up)")
     parser.add_argument("--runs", "-r", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--parallel-runs", type=int, default=None, help="runs of the parallel figure (default --runs)")
+    parser.add_argument("--no-parallel", action="store_true", help="time each boundary alone only")
     parser.add_argument("--project", type=Path, default=ROOT, help="the tree whose CLI and suites run")
     parser.add_argument("--no-disruptive", action="store_true", help="pass --no-disruptive to every check")
     parser.add_argument("--out", type=Path, default=None, help="JSON output (default reports/bench/...)")
@@ -86,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load_before = load_average()
     single = {name: measured(project, [name], extra, args.runs) for name in boundaries}
-    parallel = measured(project, boundaries, extra, args.runs)
+    parallel_runs = 0 if args.no_parallel else args.parallel_runs or args.runs
+    parallel = measured(project, boundaries, extra, parallel_runs) if parallel_runs else None
     serial_wall = sum(row["wall"] for row in single.values())
     serial_cpu = sum(row["cpu"] for row in single.values())
 
@@ -96,12 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, row in single.items():
         table.add_row(name, f"{row['wall']:.1f}", f"{row['cpu']:.1f}", str(row["failed_runs"]))
     table.add_row(f"all {len(boundaries)} serial (sum)", f"{serial_wall:.1f}", f"{serial_cpu:.1f}", "")
-    table.add_row(
-        f"all {len(boundaries)} parallel",
-        f"{parallel['wall']:.1f}",
-        f"{parallel['cpu']:.1f}",
-        str(parallel["failed_runs"]),
-    )
+    if parallel is not None:
+        table.add_row(
+            f"all {len(boundaries)} parallel",
+            f"{parallel['wall']:.1f}",
+            f"{parallel['cpu']:.1f}",
+            str(parallel["failed_runs"]),
+        )
     Console().print(table)
 
     out = args.out or ROOT / "reports" / "bench" / f"check-times-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -119,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"written {out}")
-    return 1 if any(row["failed_runs"] for row in [*single.values(), parallel]) else 0
+    return 1 if any(row["failed_runs"] for row in [*single.values(), parallel] if row) else 0
 
 
 if __name__ == "__main__":

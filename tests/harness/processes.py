@@ -5,6 +5,14 @@ as the manifest's ``hosts[...].testinfra`` says) and the manifest's
 ``supervisorctl`` command, never by guessing a PID. Readiness after a start is
 real readiness: ``GET <admin_url>/healthz`` answering 200, or PING for Redis.
 
+``start`` (and the end of ``stopped``) returns as soon as the program is ready, not when supervisord calls
+it RUNNING: that takes ``startsecs`` (1 s in the lab) plus up to a second of supervisord's own pace, while a
+service is ready in a fraction of that. The ``supervisorctl start`` goes on in a thread and is settled (its
+refusal raised) before the next process-control call of this object, or at once if it ends before the
+program is ready. Only a program supervisord has already reaped is started so: after a kill
+(``ensure_running``, ``killed``) the start is waited for, so that no answer of the dying process can pass
+for readiness.
+
 In fixtures and tests prefer the context managers: they always bring back what
 they took down, even when the test fails::
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -24,6 +33,7 @@ from typing import Any, NamedTuple
 import httpx
 import testinfra
 
+from galaxy_contracts.http import tls_context
 from tests.harness import redis as lab_redis
 from tests.harness.manifest import Manifest
 from tests.harness.waits import until
@@ -65,7 +75,7 @@ class Target:
             return lab_redis.ping(self.redis_url, self.redis_ca)
         assert self.ready_url is not None
         try:
-            return httpx.get(self.ready_url, timeout=PROBE_TIMEOUT).status_code == 200
+            return httpx.get(self.ready_url, timeout=PROBE_TIMEOUT, verify=tls_context()).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -77,6 +87,7 @@ class ProcessControl:
         self._manifest = manifest
         self._hosts: dict[str, Any] = {}
         self._namespecs: dict[str, str] = {}
+        self._starting: list[tuple[Target, Future[Any]]] = []
 
     @property
     def manifest(self) -> Manifest:
@@ -120,10 +131,9 @@ class ProcessControl:
         until(lambda: self.state(name) in DOWN_STATES, within=STOPPED_TIMEOUT, what=f"{target.program} stopped")
 
     def start(self, name: str, *, timeout: float = READY_TIMEOUT) -> None:
-        """Start the program (a no-op when running) and wait until it is ready."""
-        target = self.target(name)
-        self._ctl(target, "start")
-        self.wait_ready(name, timeout=timeout)
+        """Start the program (a no-op when running) and wait until it is ready (not until supervisord's
+        ``startsecs`` have passed: see the module's doc)."""
+        self._start_until_ready(self.target(name), timeout, background=True)
 
     def kill(self, name: str) -> None:
         """SIGKILL the program through the process manager (no clean shutdown)."""
@@ -149,22 +159,24 @@ class ProcessControl:
         """Bring the program back whatever state it is in (also after a kill), and wait until ready.
 
         One ``supervisorctl start``: it starts a stopped, exited or fatal program and answers
-        "already started" for a running (or restarting) one.
+        "already started" for a running (or restarting) one. Waited for (a killed process may not be
+        reaped yet), then readiness.
         """
-        target = self.target(name)
-        result = self._run(target, "start")
-        if result.rc != 0 and ALREADY_STARTED not in result.stdout + result.stderr:
-            raise self._refused(target, "start", result)
-        self.wait_ready(name, timeout=timeout)
+        self._start_until_ready(self.target(name), timeout, background=False)
 
     @contextmanager
     def stopped(self, name: str) -> Iterator[None]:
         """The component is down inside the block; started and ready again after it, always."""
+        reaped = False
         try:
             self.stop(name)
+            reaped = True
             yield
         finally:
-            self.ensure_running(name)
+            if reaped:
+                self.start(name)
+            else:
+                self.ensure_running(name)
 
     @contextmanager
     def killed(self, name: str) -> Iterator[None]:
@@ -179,7 +191,45 @@ class ProcessControl:
         finally:
             self.ensure_running(name)
 
+    def settle(self) -> None:
+        """Wait for the ``supervisorctl start`` calls still running; raise the first refusal."""
+        starting, self._starting = self._starting, []
+        for target, pending in starting:
+            self._check_start(target, pending.result())
+
     # --- supervisorctl through testinfra --------------------------------------
+
+    def _start_until_ready(self, target: Target, timeout: float, *, background: bool) -> None:
+        """``supervisorctl start`` (it answers "already started" for a running or restarting program), then
+        readiness. In the ``background``: the call runs in a thread; return once the program is ready, or
+        raise as soon as the start is refused."""
+        command = f"start {shlex.quote(self._namespec(target))}"
+        if not background:
+            self._check_start(target, self._supervisorctl(target.host, command))
+            until(
+                target.is_ready, within=timeout, what=f"{target.program} ready ({target.ready_url or target.redis_url})"
+            )
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"start-{target.program}")
+        pending = pool.submit(self._supervisorctl_now, target.host, command)
+        pool.shutdown(wait=False)  # the thread ends with the supervisorctl call
+
+        def ready() -> bool:
+            if pending.done():
+                self._check_start(target, pending.result())
+            return target.is_ready()
+
+        try:
+            until(ready, within=timeout, what=f"{target.program} ready ({target.ready_url or target.redis_url})")
+        except BaseException:
+            pending.result()  # no start left running behind a failed wait
+            raise
+        if not pending.done():
+            self._starting.append((target, pending))
+
+    def _check_start(self, target: Target, result: Any) -> None:
+        if result.rc != 0 and ALREADY_STARTED not in result.stdout + result.stderr:
+            raise self._refused(target, "start", result)
 
     def _testinfra_host(self, host: str) -> Any:
         if host not in self._hosts:
@@ -187,6 +237,10 @@ class ProcessControl:
         return self._hosts[host]
 
     def _supervisorctl(self, host: str, arguments: str) -> Any:
+        self.settle()
+        return self._supervisorctl_now(host, arguments)
+
+    def _supervisorctl_now(self, host: str, arguments: str) -> Any:
         command = f"{self._manifest.host(host).supervisorctl} {arguments}"
         return self._testinfra_host(host).run(command)
 

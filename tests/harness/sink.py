@@ -20,6 +20,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from galaxy_contracts.http import tls_context
+
 Stage = Literal["rcpt", "data"]
 Outcome = Literal["accepted", "refused", "dropped", "abandoned"]
 WAIT_GRACE_SECONDS = 5.0
@@ -135,6 +137,7 @@ class SmtpSink:
             headers={"Authorization": f"Bearer {lab_token}"},
             timeout=timeout,
             transport=transport,
+            verify=tls_context(),
         )
 
     async def __aenter__(self) -> SmtpSink:

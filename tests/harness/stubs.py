@@ -21,6 +21,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from galaxy_contracts.http import tls_context
 from galaxy_contracts.models import Account, Delivery, Locale
 
 OutageMode = Literal["unavailable", "reset"]
@@ -98,7 +99,7 @@ class StubControl:
             headers={"Authorization": f"Bearer {lab_token}"},
             timeout=timeout,
             transport=transport,
-            verify=verify,
+            verify=tls_context() if verify is True else verify,
         )
 
     async def __aenter__(self) -> StubControl:

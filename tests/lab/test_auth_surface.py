@@ -9,6 +9,7 @@ before parsing, so the request body is empty and path parameters are placeholder
 from __future__ import annotations
 
 import ssl
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import yaml
 
+from galaxy_contracts.http import tls_context
 from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
 from tests.lab.provisioned import all_manifests, manifests
@@ -35,9 +37,15 @@ METHODS = ("get", "post", "put", "patch", "delete")
 TIMEOUT = 10.0
 
 
+@cache
 def operations(contract: str) -> list[tuple[str, str, list[str]]]:
-    """``(METHOD, path, [security scheme names])`` of each operation that needs a credential."""
-    document: dict[str, Any] = yaml.safe_load((CONTRACTS / f"{contract}.openapi.yaml").read_text())
+    """``(METHOD, path, [security scheme names])`` of each operation that needs a credential.
+
+    Read once per contract (every component that serves it asks) with libyaml's loader when PyYAML has it:
+    collection runs in every pytest process of a check, and the pure-Python parser is several times slower."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = (CONTRACTS / f"{contract}.openapi.yaml").read_text()
+    document: dict[str, Any] = yaml.load(text, Loader=loader)
     default = document.get("security", [])
     found = []
     for path, item in document["paths"].items():
@@ -84,14 +92,14 @@ def call(manifest: Manifest, component: str, method: str, path: str, token: str 
     )
 
 
-_VERIFY: dict[str, ssl.SSLContext | bool] = {}
+_VERIFY: dict[str, ssl.SSLContext] = {}
 
 
-def verify(manifest: Manifest) -> ssl.SSLContext | bool:
-    """The lab's CA when its TLS is on (read once per boundary), else the default."""
+def verify(manifest: Manifest) -> ssl.SSLContext:
+    """The lab's CA when its TLS is on (read once per boundary), else the process's shared trust store."""
     if manifest.boundary not in _VERIFY:
         ca = lab_secrets.read_tls_ca(manifest)
-        _VERIFY[manifest.boundary] = lab_secrets.tls_context(ca) if ca is not None else True
+        _VERIFY[manifest.boundary] = lab_secrets.tls_context(ca) if ca is not None else tls_context()
     return _VERIFY[manifest.boundary]
 
 

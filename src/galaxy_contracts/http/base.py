@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Awaitable
 from typing import Any, TypeVar
@@ -66,6 +67,14 @@ async def bounded(service: str, budget: float, call: Awaitable[T]) -> T:
         raise Unavailable(service, "answered outside its contract") from None
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The trust store this process verifies TLS peers with (httpx's default: certifi, or SSL_CERT_FILE),
+    built once and shared by every client: httpx would otherwise load the CA bundle again for each client
+    it creates, 20-30 ms of CPU even for a client that only ever speaks plain HTTP."""
+    return httpx.create_ssl_context()
+
+
 class ContractClient:
     """Base of the typed clients: one pooled httpx.AsyncClient per callee."""
 
@@ -84,7 +93,11 @@ class ContractClient:
         ``True``: the system's CAs)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.AsyncClient(
-            base_url=base_url, headers=headers, timeout=timeout, transport=transport, verify=verify
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            verify=tls_context() if verify is True else verify,
         )
 
     async def aclose(self) -> None:

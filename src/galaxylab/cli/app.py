@@ -1,4 +1,9 @@
-"""The ``galaxylab`` command: Typer verbs over the modules of this package."""
+"""The ``galaxylab`` command: Typer verbs over the modules of this package.
+
+Each verb imports its module when it runs: ``galaxylab check`` does not load the planner, the
+playbook runner, testinfra or the Redis client it never uses itself (its start-up is part of every
+re-check an operator waits for).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,6 @@ from typing import Annotated
 import click
 import typer
 
-from galaxylab.cli import audit as audit_verb
-from galaxylab.cli import checks, provision
-from galaxylab.cli import status as status_verbs
 from galaxylab.cli.errors import USAGE, OperatorError
 from galaxylab.cli.output import Output
 from galaxylab.cli.project import Project
@@ -55,6 +57,8 @@ def up(
     json_output: Json = False,
 ) -> None:
     """Bring up all or the named boundaries (ansible-playbook playbooks/up.yml); a re-run heals."""
+    from galaxylab.cli import provision
+
     out = Output(json=json_output)
     _exit(provision.up(out, Project.here(), inventory, boundaries or [], _extra(extra_vars)))
 
@@ -71,6 +75,8 @@ def check(
     json_output: Json = False,
 ) -> None:
     """State checks and the boundary suites against the lab that is up; reports in reports/<run-id>/."""
+    from galaxylab.cli import checks
+
     out = Output(json=json_output)
     _exit(checks.check(out, Project.here(), inventory, boundaries or [], keyword, no_disruptive, workers))
 
@@ -82,6 +88,8 @@ def idempotence(
     json_output: Json = False,
 ) -> None:
     """Re-run bring-up and fail on any change, naming each changed task and host with its diff."""
+    from galaxylab.cli import provision
+
     out = Output(json=json_output)
     _exit(provision.idempotent(out, Project.here(), inventory, _extra(extra_vars)))
 
@@ -93,6 +101,8 @@ def status(
     json_output: Json = False,
 ) -> None:
     """Every program of the boundaries: state, pid, uptime, ports and readiness, from every host."""
+    from galaxylab.cli import status as status_verbs
+
     out = Output(json=json_output)
     _exit(status_verbs.status(out, Project.here(), inventory, boundaries or []))
 
@@ -109,6 +119,8 @@ def logs(
     json_output: Json = False,
 ) -> None:
     """The programs' logs, from whichever host runs them (secrets redacted)."""
+    from galaxylab.cli import status as status_verbs
+
     out = Output(json=json_output)
     _exit(status_verbs.logs(out, Project.here(), inventory, boundary, program, lines, follow and not json_output))
 
@@ -123,6 +135,8 @@ def audit(
 ) -> None:
     """Search every output of the lab (program logs, configs, reports, manifests, --log files) for every
     secret value, after planting a canary that must be found; fails on any leak or a missed canary."""
+    from galaxylab.cli import audit as audit_verb
+
     out = Output(json=json_output)
     _exit(audit_verb.audit(out, Project.here(), log or []))
 
@@ -135,6 +149,8 @@ def down(
     json_output: Json = False,
 ) -> None:
     """Tear down all (playbooks/down.yml) or the named boundaries, then check nothing of them is left."""
+    from galaxylab.cli import provision
+
     out = Output(json=json_output)
     _exit(provision.down(out, Project.here(), inventory, boundaries or [], _extra(extra_vars)))
 

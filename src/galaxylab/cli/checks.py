@@ -22,7 +22,7 @@ from typing import Any
 from rich.table import Table
 
 from galaxylab import summary
-from galaxylab.cli import report as plugin
+from galaxylab.cli import nodes
 from galaxylab.cli.errors import OperatorError
 from galaxylab.cli.output import Output, verdict
 from galaxylab.cli.project import Project
@@ -196,7 +196,7 @@ def finish(out: Output, run: Path, returncode: int, seconds: float, disruptive_s
     failures = []
     for name, row in rows.items():
         for failure in row.failures:
-            command = plugin.rerun_commands(name, failure)[0] if name != plugin.STATE_ROW else f"pytest -k {failure}"
+            command = nodes.rerun_commands(name, failure)[0] if name != nodes.STATE_ROW else f"pytest -k {failure}"
             failures.append({"boundary": name, "test": failure, "rerun": command})
             out.line(f"[red]failed[/] {name}: {failure}  [dim]re-run: {command}[/]")
     out.line(f"reports: {run / 'report.html'}  {junit}")
@@ -222,4 +222,4 @@ def finish(out: Output, run: Path, returncode: int, seconds: float, disruptive_s
 
 def plugin_row(name: str) -> str:
     """summary.boundary_of names the state checks by their package; the live view calls them lab-state."""
-    return plugin.STATE_ROW if name == "tests" else name
+    return nodes.STATE_ROW if name == "tests" else name

@@ -32,12 +32,12 @@ import pytest
 from galaxylab import manifest as lab_manifest
 from galaxylab import touched
 from galaxylab.cli import hosts, keys
+from galaxylab.cli.nodes import STATE_ROW, boundary_of, rerun_commands
 from galaxylab.manifest import Manifest
 
 DISRUPTIVE = "disruptive"
 LAB_STATE = "lab_state"
 LOG_LINES = 40
-STATE_ROW = "lab-state"
 HARNESS_USER = "harness"  # the Redis ACL user of the suites (tests.harness.redis)
 SKIP_REASON = "disruptive (stops, kills or scripts a component): --no-disruptive"
 _SKIPPED = pytest.StashKey[int]()
@@ -49,24 +49,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--galaxylab-lab-state", action="store_true", help="of tests/lab keep only the lab_state checks")
     group.addoption("--galaxylab-no-disruptive", action="store_true", help="skip tests marked disruptive")
     group.addoption("--galaxylab-log-lines", type=int, default=LOG_LINES, help="log lines attached per program")
-
-
-def boundary_of(path: Path, root: Path) -> str | None:
-    """``tests/boundaries/<boundary>/...`` -> boundary; ``tests/lab/...`` -> the state-check row."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        parts = path.parts
-    if len(parts) > 2 and parts[:2] == ("tests", "boundaries"):
-        return parts[2]
-    if len(parts) > 1 and parts[:2] == ("tests", "lab"):
-        return STATE_ROW
-    return None
-
-
-def rerun_commands(boundary: str, nodeid: str) -> list[str]:
-    name = nodeid.rpartition("::")[2]
-    return [f"galaxylab check {boundary} -k {shlex.quote(name)}", f"pytest {shlex.quote(nodeid)}"]
 
 
 @pytest.hookimpl(trylast=True)

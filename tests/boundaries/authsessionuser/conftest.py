@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from galaxy_contracts.http import AuthSessionClient
+from tests.boundaries.authsessionuser.flows import CLIENT_TIMEOUT
 from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
-
-# authsession waits up to DOWNSTREAM_TIMEOUT_SECONDS (2 s) for User Service; the client waits longer.
-CLIENT_TIMEOUT = 10.0
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ from galaxy_contracts.http import AuthSessionClient
 from galaxy_contracts.models import Session
 from tests.harness.login_codes import LoginCodes, with_code
 
+# authsession waits up to DOWNSTREAM_TIMEOUT_SECONDS (2 s) for User Service; the client waits longer.
+CLIENT_TIMEOUT = 10.0
+
 
 @dataclass(frozen=True)
 class Started:

@@ -7,6 +7,7 @@ from functools import partial
 import httpx
 import pytest
 
+from galaxy_contracts.http import tls_context
 from tests.harness.manifest import Manifest
 from tests.harness.processes import ProcessControl
 from tests.harness.waits import until
@@ -22,7 +23,7 @@ def redis_users(manifest: Manifest) -> list[str]:
 def health(manifest: Manifest, component: str, status: int) -> httpx.Response | None:
     """The /healthz answer once it has ``status``, else None (a refused connection counts as not yet)."""
     try:
-        answer = httpx.get(manifest.component(component).healthz, timeout=PROBE_TIMEOUT)
+        answer = httpx.get(manifest.component(component).healthz, timeout=PROBE_TIMEOUT, verify=tls_context())
     except httpx.HTTPError:
         return None
     return answer if answer.status_code == status else None

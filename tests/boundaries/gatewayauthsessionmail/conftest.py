@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from galaxy_contracts.http import OperatorClient
+from galaxy_contracts.http import OperatorClient, tls_context
 from tests.harness.mail_operator import MAIL, operator_client
 from tests.harness.mail_operator import operator_token as read_operator_token
 from tests.harness.mailed_codes import OperatorCodes
@@ -31,7 +31,9 @@ def mailed(operator: OperatorClient) -> OperatorCodes:
 @pytest.fixture
 async def mail_http(manifest: Manifest) -> AsyncIterator[httpx.AsyncClient]:
     """Plain HTTP to Mail, no credential: for what a client outside the contract sends."""
-    async with httpx.AsyncClient(base_url=manifest.component(MAIL).url or "", timeout=10.0) as client:
+    async with httpx.AsyncClient(
+        base_url=manifest.component(MAIL).url or "", timeout=10.0, verify=tls_context()
+    ) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from tests.unit.harness.manifests import manifest_for as planned_manifest
 BIN = Path(sys.executable).parent
 REDIS_SERVER = shutil.which("redis-server")
 BOUNDARY = "unitlab"
+# supervisord calls the "late" program RUNNING only this long after its start; it is ready far sooner.
+LATE_STARTSECS = 5
 
 # Under CI the lab's bring-up has installed redis-server first (`make test`), so a missing
 # one is a failure there, not a skip.
@@ -50,7 +53,7 @@ def free_port() -> int:
         return port
 
 
-def supervisor_conf(root: Path, redis_port: int, web_port: int) -> str:
+def supervisor_conf(root: Path, redis_port: int, web_port: int, late_port: int) -> str:
     return textwrap.dedent(f"""
         [unix_http_server]
         file={root}/supervisor.sock
@@ -62,7 +65,7 @@ def supervisor_conf(root: Path, redis_port: int, web_port: int) -> str:
         [supervisorctl]
         serverurl=unix://{root}/supervisor.sock
         [group:{BOUNDARY}]
-        programs={BOUNDARY}-redis,{BOUNDARY}-web
+        programs={BOUNDARY}-redis,{BOUNDARY}-web,{BOUNDARY}-late,{BOUNDARY}-broken
         [program:{BOUNDARY}-redis]
         command={REDIS_SERVER} --port {redis_port} --bind 127.0.0.1 --save "" --appendonly no
         startsecs=0
@@ -72,26 +75,38 @@ def supervisor_conf(root: Path, redis_port: int, web_port: int) -> str:
         startsecs=0
         autorestart=true
         stopsignal=KILL
+        [program:{BOUNDARY}-late]
+        command={sys.executable} {root}/health.py {late_port}
+        startsecs={LATE_STARTSECS}
+        autorestart=true
+        stopsignal=KILL
+        [program:{BOUNDARY}-broken]
+        command=/bin/false
+        autostart=false
+        autorestart=false
+        startsecs=1
+        startretries=0
     """)
 
 
-def manifest_for(root: Path, redis_port: int, web_port: int) -> Manifest:
+def manifest_for(root: Path, redis_port: int, web_port: int, late_port: int) -> Manifest:
     supervisorctl = f"{BIN}/supervisorctl -c {root}/supervisord.conf"
+    components = {"web": web_port, "late": late_port, "broken": free_port()}
     return planned_manifest(
-        BOUNDARY, root=str(root), redis_port=redis_port, components={"web": web_port}, supervisorctl=supervisorctl
+        BOUNDARY, root=str(root), redis_port=redis_port, components=components, supervisorctl=supervisorctl
     )
 
 
 @pytest.fixture(scope="module")
 def control(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessControl]:
     root = tmp_path_factory.mktemp("supervisor")
-    redis_port, web_port = free_port(), free_port()
+    redis_port, web_port, late_port = free_port(), free_port(), free_port()
     (root / "health.py").write_text(HEALTH_SERVER)
-    (root / "supervisord.conf").write_text(supervisor_conf(root, redis_port, web_port))
+    (root / "supervisord.conf").write_text(supervisor_conf(root, redis_port, web_port, late_port))
     supervisord = subprocess.Popen([f"{BIN}/supervisord", "-n", "-c", f"{root}/supervisord.conf"])
     try:
-        control = ProcessControl(manifest_for(root, redis_port, web_port))
-        for name in ("redis", "web"):
+        control = ProcessControl(manifest_for(root, redis_port, web_port, late_port))
+        for name in ("redis", "web", "late"):
             control.wait_ready(name, timeout=15)
         yield control
     finally:
@@ -191,3 +206,35 @@ def test_program_the_manager_does_not_know_is_an_error(control: ProcessControl) 
 
     with pytest.raises(ProcessControlError, match="not a supervised program"):
         broken.stop("redis")
+
+
+def test_start_returns_once_ready_before_the_manager_calls_the_program_running(control: ProcessControl) -> None:
+    control.stop("late")
+    started = time.monotonic()
+
+    control.start("late")
+
+    assert control.is_ready("late")
+    assert time.monotonic() - started < LATE_STARTSECS, "start waited for supervisord's startsecs"
+    # The next process-control call settles the start first: supervisord's view is then RUNNING.
+    assert control.state("late") == "RUNNING"
+    assert time.monotonic() - started >= LATE_STARTSECS
+
+
+def test_stopped_block_ends_with_the_program_ready_before_startsecs(control: ProcessControl) -> None:
+    with control.stopped("late"):
+        assert not control.is_ready("late")
+        left = time.monotonic()
+
+    assert control.is_ready("late")
+    assert time.monotonic() - left < LATE_STARTSECS
+    control.settle()
+
+
+def test_refused_start_is_an_error_at_once_not_a_readiness_timeout(control: ProcessControl) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(ProcessControlError, match="start"):
+        control.start("broken", timeout=60)
+
+    assert time.monotonic() - started < 30
