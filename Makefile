@@ -137,6 +137,10 @@ bench-mail: $(STAMP) ## Mail on authsessionmail (lab up): deliveries/s, accept-t
 bench-notification: $(STAMP) ## Notification (lab up): intents/s to push and mail streams, push p50/p99, RSS
 	$(BIN)/python bench/notification_bench.py --count 2000 --concurrency 16
 
+.PHONY: bench-login
+bench-login: $(STAMP) ## Login via the gateway (lab up): p50/p95/p99 at concurrency 1, 8, 32; 10,000 logins with RSS; reports/bench/
+	$(BIN)/python bench/login_bench.py --runs 3
+
 .PHONY: bench-scale
 bench-scale: $(STAMP) ## Cold up, re-run, source change, teardown of an isolated copy of the lab at 10, 20, 40 boundaries (medians of 3), plotted
 	mkdir -p $(REPORTS)

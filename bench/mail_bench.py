@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shlex
-import subprocess
 import sys
 import time
 import uuid
@@ -33,10 +31,11 @@ from typing import Any
 import aiosmtplib
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the test harness (tests.harness) is the lab's typed client of the sink
+sys.path.insert(0, str(ROOT))  # bench.lab_bench, and the test harness: the lab's typed client of the sink
 
+from bench.lab_bench import manifest_of, peak_rss_mib, percentile  # noqa: E402
 from galaxy_contracts.http import MailClient  # noqa: E402
-from galaxylab.manifest import Manifest, load_all, manifests_dir  # noqa: E402
+from galaxylab.manifest import Manifest  # noqa: E402
 from tests.harness import secrets as lab_secrets  # noqa: E402
 from tests.harness.keys import EMAIL_DOMAIN  # noqa: E402
 from tests.harness.sink import SinkMessage, SmtpSink  # noqa: E402
@@ -52,39 +51,6 @@ WAIT_CHUNK = 500  # messages per sink wait (full messages: keep the answer moder
 WAIT_TIMEOUT = 60.0  # the sink's maximum per wait
 ARRIVAL_DEADLINE = 120.0
 CLIENT_TIMEOUT = 30.0
-
-
-def manifest_of(boundary: str) -> Manifest:
-    found = {m.boundary: m for m in load_all(manifests_dir(ROOT))}
-    if boundary not in found:
-        raise SystemExit(f"no manifest for {boundary} in {manifests_dir(ROOT)}: bring the lab up first")
-    return found[boundary]
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """Nearest-rank percentile of ``samples`` (non-empty)."""
-    ordered = sorted(samples)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
-
-
-def peak_rss_mib(manifest: Manifest, components: list[str]) -> dict[str, float]:
-    """VmHWM of each component's program, from its host's supervisord (local hosts: read from /proc)."""
-    wanted = {manifest.component(c).program: c for c in components}
-    result: dict[str, float] = {}
-    for host in {manifest.component(c).host for c in components}:
-        command = [*shlex.split(manifest.host(host).supervisorctl), "status"]
-        out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            fields = line.split()
-            if fields:
-                fields[0] = fields[0].rsplit(":", 1)[-1]  # supervisord names a grouped program group:name
-            if fields and fields[0] in wanted and "pid" in fields:
-                pid = fields[fields.index("pid") + 1].rstrip(",")
-                status = Path(f"/proc/{pid}/status").read_text()
-                hwm = next(ln for ln in status.splitlines() if ln.startswith("VmHWM"))
-                result[wanted[fields[0]]] = round(int(hwm.split()[1]) / 1024, 1)
-    return result
 
 
 async def deliveries(mail: MailClient, sink: SmtpSink, count: int, concurrency: int) -> dict[str, float]:

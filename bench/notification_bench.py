@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -36,11 +34,12 @@ import grpc
 import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the test harness (tests.harness): the lab's sessions, stubs and catalog
+sys.path.insert(0, str(ROOT))  # bench.lab_bench, and the test harness: the lab's sessions, stubs and catalog
 
+from bench.lab_bench import manifests, peak_rss_mib, percentile  # noqa: E402
 from galaxy_contracts import redis_keys  # noqa: E402
 from galaxy_contracts.gateway import GatewayClient, bearer, pb  # noqa: E402
-from galaxylab.manifest import Manifest, load_all, manifests_dir  # noqa: E402
+from galaxylab.manifest import Manifest, manifests_dir  # noqa: E402
 from tests.harness import catalog, sessions  # noqa: E402
 from tests.harness import redis as lab_redis  # noqa: E402
 from tests.harness import secrets as lab_secrets  # noqa: E402
@@ -60,34 +59,8 @@ XREAD_BLOCK_MS = 500
 XREAD_COUNT = 1000
 
 
-def manifests() -> dict[str, Manifest]:
-    return {m.boundary: m for m in load_all(manifests_dir(ROOT))}
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """Nearest-rank percentile of ``samples`` (non-empty)."""
-    ordered = sorted(samples)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
-
-
-def peak_rss_mib(manifest: Manifest, components: list[str]) -> dict[str, float]:
-    """VmHWM of each component's program, from its host's supervisord (local hosts: read from /proc)."""
-    wanted = {manifest.component(c).program: c for c in components}
-    result: dict[str, float] = {}
-    for host in {manifest.component(c).host for c in components}:
-        command = [*shlex.split(manifest.host(host).supervisorctl), "status"]
-        out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            fields = line.split()
-            if fields:
-                fields[0] = fields[0].rsplit(":", 1)[-1]  # supervisord names a grouped program group:name
-            if fields and fields[0] in wanted and "pid" in fields:
-                pid = fields[fields.index("pid") + 1].rstrip(",")
-                status = Path(f"/proc/{pid}/status").read_text()
-                hwm = next(ln for ln in status.splitlines() if ln.startswith("VmHWM"))
-                result[f"{manifest.boundary}/{wanted[fields[0]]}"] = round(int(hwm.split()[1]) / 1024, 1)
-    return result
+def boundary_peak_rss(manifest: Manifest, components: list[str]) -> dict[str, float]:
+    return {f"{manifest.boundary}/{c}": mib for c, mib in peak_rss_mib(manifest, components).items()}
 
 
 def progress(line: str) -> None:
@@ -314,17 +287,17 @@ async def to_mail(manifest: Manifest, count: int, concurrency: int, users: int) 
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    found = manifests()
+    found = {m.boundary: m for m in manifests()}
     if PUSH_BOUNDARY not in found:
         raise SystemExit(f"no manifest for {PUSH_BOUNDARY} in {manifests_dir(ROOT)}: bring the lab up first")
     gateway_boundary = found[PUSH_BOUNDARY]
     figures: dict[str, Any] = {"concurrency": args.concurrency}
     figures["push"] = await push(gateway_boundary, args.count, args.concurrency, args.users, args.subscriptions)
-    rss = peak_rss_mib(gateway_boundary, [NOTIFICATION, GATEWAY])
+    rss = boundary_peak_rss(gateway_boundary, [NOTIFICATION, GATEWAY])
     if MAIL_BOUNDARY in found and not args.skip_mail:
         mail_boundary = found[MAIL_BOUNDARY]
         figures["mail"] = await to_mail(mail_boundary, args.count, args.concurrency, args.users)
-        rss |= peak_rss_mib(mail_boundary, [NOTIFICATION, MAIL])
+        rss |= boundary_peak_rss(mail_boundary, [NOTIFICATION, MAIL])
     figures["peak_rss_mib"] = rss
     return figures
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 
 import httpx
@@ -96,3 +97,22 @@ async def test_bounded_lets_a_refusal_through() -> None:
     async with client(problem_response(404, code="not_found")) as users:
         with pytest.raises(ApiError):
             await bounded("user", 2, users.get("u_" + "0" * 32))
+
+
+@pytest.mark.parametrize(("base_url", "loads"), [("http://user.test", 0), ("https://user.test", 1)])
+async def test_only_an_https_callee_gets_the_ca_bundle_loaded(
+    monkeypatch: pytest.MonkeyPatch, base_url: str, loads: int
+) -> None:
+    loaded: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def load_verify_locations(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loaded.append(args or kwargs)
+        original(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", load_verify_locations)
+
+    async with UserClient(base_url, "token"):
+        pass
+
+    assert len(loaded) == loads

@@ -167,6 +167,19 @@ async def test_the_operator_list_is_newest_first_and_filtered(mail: httpx.AsyncC
     assert none == []
 
 
+async def test_the_operator_list_of_one_address_is_newest_first_among_others(mail: httpx.AsyncClient) -> None:
+    first = (await send(mail, "login:c_1:1")).json()
+    await send(mail, "login:c_2:1", LOGIN_CODE | {"to": "bob@example.com"})
+    third = (await send(mail, "login:c_3:1", LOGIN_CODE | {"to": "ADA@example.com"})).json()
+    operator = authorization("operator")
+
+    ada = (await mail.get("/v1/operator/deliveries?to=Ada@Example.com", headers=operator)).json()["deliveries"]
+    newest = (await mail.get("/v1/operator/deliveries?to=ada@example.com&limit=1", headers=operator)).json()
+
+    assert [d["delivery_id"] for d in ada] == [third["delivery_id"], first["delivery_id"]]
+    assert [d["delivery_id"] for d in newest["deliveries"]] == [third["delivery_id"]]
+
+
 async def test_the_same_key_from_another_caller_is_another_delivery(mail_app: ASGIApp) -> None:
     transport = httpx.ASGITransport(app=mail_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://stub") as client:
