@@ -106,9 +106,11 @@ def test_every_process_of_the_program_runs_as_the_lab_user(program: Any, pids: d
 
 
 def as_lab_user(entry: Host, command: str) -> str:
-    """``command`` run with the lab user's ids and groups (setpriv: no login, no PAM, no shell of its own)."""
+    """``command`` run with the lab user's ids and groups (setpriv: no login, no PAM, no shell of its own),
+    from ``/``: an SSH login starts in root's home, which the lab user may not enter (find would fail
+    to return to it)."""
     ids = f"--reuid={shlex.quote(entry.owner)} --regid={shlex.quote(entry.group)} --init-groups"
-    return f"setpriv {ids} -- {command}"
+    return f"cd / && setpriv {ids} -- {command}"
 
 
 @pytest.mark.parametrize("host_name", sorted(lab_hosts()))
