@@ -87,9 +87,11 @@ def write_inventory(directory: Path) -> Path:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLab]:
     scratch = tmp_path_factory.mktemp("cli-e2e")
-    # A frozen copy of the tree (sources, playbooks and tests): edits made meanwhile change nothing mid-run.
+    # A frozen copy of the tree (sources, playbooks, tests, contracts): edits made meanwhile change nothing mid-run.
     project = idempotence.snapshot(REPO, scratch / "project")
-    shutil.copytree(REPO / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    # The suites too, and the contracts they check the services against (the auth-surface check reads them).
+    for name in ("tests", "contracts"):
+        shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     build = scratch / "build"
     cache = REPO.parent / "main" / "build" / "artifact" / ".wheelhouse"
     for candidate in (REPO / "build" / "artifact" / ".wheelhouse", cache):
