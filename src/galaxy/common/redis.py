@@ -31,27 +31,51 @@ def connect_service(settings: ServiceSettings) -> aioredis.Redis:
     ca_file = settings.tls_ca_file
     if ca_file is not None and urlsplit(settings.redis_url).scheme == TLS_SCHEME:
         client_tls(settings)  # the CA file is read now: a bad one names TLS_CA_FILE
-    if settings.redis_password_file is None:
-        return connect(settings.redis_url, ca_file=ca_file)
-    password = read_setting_file(settings, "redis_password_file", read_secret)
-    return connect(settings.redis_url, username=settings.redis_username, password=password, ca_file=ca_file)
+    password = None
+    if settings.redis_password_file is not None:
+        password = read_setting_file(settings, "redis_password_file", read_secret)
+    return connect(
+        settings.redis_url,
+        username=settings.redis_username,
+        password=password,
+        ca_file=ca_file,
+        max_connections=settings.redis_max_connections,
+        pool_timeout=settings.redis_pool_timeout,
+    )
 
 
 TLS_SCHEME = "rediss"
 
 
+# The pool's defaults (ServiceSettings.redis_max_connections, redis_pool_timeout).
+MAX_CONNECTIONS = 50
+POOL_TIMEOUT = 5.0
+
+
 def connect(
-    url: str, *, username: str | None = None, password: str | None = None, ca_file: Path | None = None
+    url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    ca_file: Path | None = None,
+    max_connections: int = MAX_CONNECTIONS,
+    pool_timeout: float = POOL_TIMEOUT,
 ) -> aioredis.Redis:
     """A client of ``url``; a ``rediss://`` one verifies the server's certificate (and its address) with
-    ``ca_file``, else with the system's CAs."""
+    ``ca_file``, else with the system's CAs.
+
+    Its pool holds at most ``max_connections``; a command that finds them all busy waits for one up to
+    ``pool_timeout`` seconds (then ``redis.exceptions.ConnectionError``), where redis-py's default pool
+    would fail at once with ``MaxConnectionsError``."""
     tls: dict[str, object] = {}
     if urlsplit(url).scheme == TLS_SCHEME:
         tls = {"ssl_cert_reqs": "required", "ssl_check_hostname": True, "ssl_min_version": ssl.TLSVersion.TLSv1_2}
         if ca_file is not None:
             tls["ssl_ca_certs"] = str(ca_file)
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=pool_timeout,
         username=username,
         password=password,
         # No CLIENT SETINFO on connect: it is no command of a service's ACL user.
@@ -62,5 +86,6 @@ def connect(
         health_check_interval=10,
         retry=Retry(BACKOFF, RETRIES),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        **tls,  # type: ignore[arg-type]
+        **tls,
     )
+    return aioredis.Redis(connection_pool=pool)

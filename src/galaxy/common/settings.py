@@ -50,6 +50,10 @@ class ServiceSettings(ProgramSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_username: str | None = None
     redis_password_file: Path | None = None
+    # The client's connection pool: at most this many connections; a command that finds them all busy
+    # waits up to ``redis_pool_timeout`` seconds for one (then a ConnectionError), never fails at once.
+    redis_max_connections: int = Field(default=50, ge=1)
+    redis_pool_timeout: float = Field(default=5.0, gt=0)
 
     @field_validator("redis_url")
     @classmethod

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -75,6 +77,42 @@ async def test_first_command_after_a_redis_restart_succeeds(server: RedisProcess
 
     assert await script(keys=["k"], args=["after"]) == "OK"
     assert await client.get("k") == "after"
+
+
+# --- a bounded pool that waits --------------------------------------------------------------------
+
+
+async def test_more_concurrent_commands_than_the_pool_holds_wait_for_a_connection(server: RedisProcess) -> None:
+    client = connect_service(svc(redis_url=f"redis://127.0.0.1:{server.port}/0", redis_max_connections=3))
+    try:
+        # 30 blocking pops of 50 ms each: 3 at a time, the other 27 queue for a connection instead of failing.
+        replies = await asyncio.gather(*(client.blpop([f"empty:{i}"], timeout=0.05) for i in range(30)))
+        assert replies == [None] * 30
+        clients = await client.client_list()
+        assert len(clients) <= 3
+    finally:
+        await client.aclose()
+
+
+async def test_a_command_waits_for_a_busy_pool_at_most_its_timeout(server: RedisProcess) -> None:
+    settings = svc(redis_url=f"redis://127.0.0.1:{server.port}/0", redis_max_connections=1, redis_pool_timeout=0.2)
+    client = connect_service(settings)
+    try:
+        busy = asyncio.create_task(client.blpop(["empty"], timeout=1))  # holds the one connection for 1 s
+        await asyncio.sleep(0)  # let it take the connection
+        started = time.monotonic()
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            await client.ping()
+        assert time.monotonic() - started < 0.9  # gave up after the pool timeout, not when BLPOP ended
+        assert await busy is None
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("values", [{"redis_max_connections": 0}, {"redis_pool_timeout": 0}])
+def test_pool_settings_must_be_positive(values: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        svc(**values)
 
 
 # --- logging in as the service's own ACL user -----------------------------------------------------
