@@ -88,4 +88,4 @@ def connect(
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         **tls,
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # the client owns its pool: aclose() disconnects it

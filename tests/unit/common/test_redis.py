@@ -21,7 +21,7 @@ from galaxy.common.redis import connect, connect_service
 from galaxy.common.serve import problems
 from galaxy.common.settings import ConfigError, ServiceSettings
 from tests.harness.manifest import under_ci
-from tests.harness.waits import until
+from tests.harness.waits import until, until_async
 from tests.unit.common.certs import TlsFiles, write_tls
 from tests.unit.common.ports import closed_port
 
@@ -88,10 +88,20 @@ async def test_more_concurrent_commands_than_the_pool_holds_wait_for_a_connectio
         # 30 blocking pops of 50 ms each: 3 at a time, the other 27 queue for a connection instead of failing.
         replies = await asyncio.gather(*(client.blpop([f"empty:{i}"], timeout=0.05) for i in range(30)))
         assert replies == [None] * 30
-        clients = await client.client_list()
-        assert len(clients) <= 3
+        assert len(await client.client_list()) <= 3
     finally:
         await client.aclose()
+
+    # Closing the client closes its pool's connections.
+    probe = connect(f"redis://127.0.0.1:{server.port}/0")
+
+    async def only_the_probe_is_connected() -> bool:
+        return len(await probe.client_list()) == 1
+
+    try:
+        await until_async(only_the_probe_is_connected, within=5, what="the pool's connections closed")
+    finally:
+        await probe.aclose()
 
 
 async def test_a_command_waits_for_a_busy_pool_at_most_its_timeout(server: RedisProcess) -> None:
