@@ -107,8 +107,12 @@ async def test_more_concurrent_commands_than_the_pool_holds_wait_for_a_connectio
 async def test_a_command_waits_for_a_busy_pool_at_most_its_timeout(server: RedisProcess) -> None:
     settings = svc(redis_url=f"redis://127.0.0.1:{server.port}/0", redis_max_connections=1, redis_pool_timeout=0.2)
     client = connect_service(settings)
+
+    async def pop() -> object:
+        return await client.blpop(["empty"], timeout=1)
+
     try:
-        busy = asyncio.create_task(client.blpop(["empty"], timeout=1))  # holds the one connection for 1 s
+        busy = asyncio.create_task(pop())  # holds the one connection for 1 s
         await asyncio.sleep(0)  # let it take the connection
         started = time.monotonic()
         with pytest.raises(RedisConnectionError, match="No connection available"):
