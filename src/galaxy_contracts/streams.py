@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from galaxy_contracts import SPEC_DIR
 from galaxy_contracts import redis_keys as keys
+from galaxy_contracts.entries import InvalidEntry
 
 SCHEMA_FILES = {
     keys.NOTIFICATION_INTENTS: "notification-intent.schema.json",
@@ -27,8 +28,7 @@ RESERVED_PARAM = "recipient"
 """Never an intent param: templates see the recipient under this name."""
 
 
-class InvalidEntry(ValueError):
-    """A stream entry that does not match its schema."""
+__all__ = ["InvalidEntry"]  # raised by validate; defined in galaxy_contracts.entries
 
 
 @cache

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from galaxy.gateway.domain.errors import FieldViolation, InvalidArgument, invalid, violations
 from galaxy_contracts import redis_keys
+from galaxy_contracts.entries import InvalidEntry
 from galaxy_contracts.models import CHALLENGE_ID_PATTERN, AccountUpdate, ConfirmRequest, StartChallengeRequest
-from galaxy_contracts.streams import InvalidEntry, validate
+from galaxy_contracts.push import parse_push
 
 # --- downstream deadlines ------------------------------------------------------------------------
 
@@ -162,18 +163,19 @@ class PushEntry:
 
 
 def parse_entry(entry_id: str, fields: Mapping[str, str]) -> PushEntry:
-    """An entry checked against contracts/streams/gateway-push.schema.json; ``InvalidEntry`` otherwise."""
-    validate(redis_keys.GATEWAY_PUSH, dict(fields))
+    """An entry checked against contracts/streams/gateway-push.schema.json (galaxy_contracts.push);
+    ``InvalidEntry`` otherwise."""
+    checked = parse_push(fields)
     try:
         return PushEntry(
             event_id=StreamId.parse(entry_id),
-            user_id=fields["user_id"],
-            type=fields["type"],
-            title=fields["title"],
-            body=fields["body"],
-            data_json=fields["data"],
-            created_at=datetime.fromisoformat(fields["created_at"]),
-            intent_id=fields["intent_id"],
+            user_id=checked.user_id,
+            type=checked.type,
+            title=checked.title,
+            body=checked.body,
+            data_json=checked.data,
+            created_at=datetime.fromisoformat(checked.created_at),
+            intent_id=checked.intent_id,
         )
     except ValueError as exc:
         raise InvalidEntry(f"{redis_keys.GATEWAY_PUSH}: {entry_id}: {exc}") from None

@@ -28,9 +28,9 @@ from galaxy.gateway.domain.errors import (
 )
 from galaxy.gateway.domain.model import AccountValues, PushEntry, StreamId, downstream_budget, parse_cursor, parse_entry
 from galaxy.gateway.domain.ports import AuthSession, LoginStarts, PushLog, PushPage, RawEntry, Sessions, Users
+from galaxy_contracts.entries import InvalidEntry
 from galaxy_contracts.http import ApiError
 from galaxy_contracts.models import Account, Challenge, Session
-from galaxy_contracts.streams import InvalidEntry
 from galaxy_contracts.tokens import LEEWAY_SECONDS, Claims, InvalidToken, verify
 
 log = logging.getLogger(__name__)
