@@ -46,7 +46,7 @@ class PushFields(BaseModel):
         return value
 
 
-def parse_push(fields: Mapping[str, str]) -> PushFields:
+def parse_push(fields: Mapping[str, object]) -> PushFields:
     """The entry's fields checked; ``InvalidEntry`` naming the first violation otherwise."""
     try:
         return PushFields.model_validate(dict(fields))

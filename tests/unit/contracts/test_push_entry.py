@@ -13,7 +13,7 @@ from galaxy_contracts.push import PushFields, parse_push
 
 SCHEMA = streams.schema(redis_keys.GATEWAY_PUSH)
 
-VALID = {
+VALID: dict[str, object] = {
     "intent_id": "i_" + "0" * 32,
     "type": "account.welcome",
     "user_id": "u_" + "a" * 32,
@@ -81,7 +81,7 @@ def _schema_accepts(entry: dict[str, object]) -> bool:
 
 def _model_accepts(entry: dict[str, object]) -> bool:
     try:
-        parse_push(entry)  # type: ignore[arg-type]
+        parse_push(entry)
     except InvalidEntry:
         return False
     return True
