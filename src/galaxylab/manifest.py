@@ -32,7 +32,8 @@ class Probe(_Model):
 
     kind: Literal["http", "redis", "smtp"]
     url: str = Field(
-        description="http://host:port/healthz, redis://probe@host:port (rediss:// with TLS on) or smtp://host:port"
+        description="http://host:port/healthz, redis://probe@host:port (rediss:// with TLS on) or smtp://host:port "
+        "(smtps:// with TLS on)"
     )
     ca: str | None = Field(default=None, description="a TLS probe's CA file on the component's host, else null")
 
@@ -78,8 +79,12 @@ class Component(_Model):
     ports: tuple[int, ...] = Field(description="the ports the program listens on")
     endpoint: str = Field(description="host:port of the main port")
     url: str | None = Field(description="http(s)://host:port of an HTTP main port, else null")
-    tls: bool = Field(default=False, description="the main port speaks TLS, verified with secrets.tls_ca")
-    admin_url: str
+    tls: bool = Field(
+        default=False,
+        description="the main port speaks TLS (the SMTP sink's: implicit TLS, its API too), verified with "
+        "secrets.tls_ca",
+    )
+    admin_url: str = Field(description="http://host:admin_port (https:// for the SMTP sink's API with TLS on)")
     log: str
     probe: Probe
     env_prefix: str = Field(description="prefix of the program's environment variables (GALAXY_USER_, ...)")

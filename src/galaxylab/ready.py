@@ -5,7 +5,8 @@
 URL schemes: ``redis://[user@]host:port`` (``PING`` answered ``+PONG``, after ``AUTH user`` with an empty
 password when a user is named: the lab's password-less, PING-only probe user), ``rediss://`` the same over TLS,
 verifying the server's certificate and address with the check's ``--ca`` file (else the system's CAs),
-``http://host:port/path`` (``GET`` answered 200), ``smtp://host:port`` (a ``220`` banner). All checks poll
+``http://host:port/path`` (``GET`` answered 200), ``smtp://host:port`` (a ``220`` banner), ``smtps://`` the
+banner after a TLS handshake (implicit TLS), verified like ``rediss://``. All checks poll
 concurrently until the shared deadline; exit 0 when all are ready, else 1 naming each
 component that is not, with the last reason. Standard library only.
 """
@@ -112,8 +113,9 @@ async def probe_http(host: str, port: int, path: str) -> None:
         raise NotReady(f"GET {path} answered {status.strip()[:60]!r}")
 
 
-async def probe_smtp(host: str, port: int, _path: str) -> None:
-    reader, writer = await _open(host, port)
+async def probe_smtp(host: str, port: int, _path: str, tls: ssl.SSLContext | None = None) -> None:
+    """A ``220`` banner; over ``tls`` (implicit TLS) when given."""
+    reader, writer = await _open(host, port, tls)
     try:
         banner = await reader.readline()
         writer.write(b"QUIT\r\n")
@@ -132,25 +134,27 @@ PROBES: dict[str, Callable[[str, int, str], Awaitable[None]]] = {
 
 
 def attempt(url: str, ca: str | None = None) -> Awaitable[None]:
-    """One attempt of the probe ``url`` names (raises ``NotReady`` with the reason); ``rediss://`` verifies the
-    server with ``ca``."""
+    """One attempt of the probe ``url`` names (raises ``NotReady`` with the reason); ``rediss://`` and
+    ``smtps://`` verify the server with ``ca``."""
     parts = urlsplit(url)
     host, port, path = parts.hostname or "", parts.port or 0, parts.path or "/"
     if parts.scheme == "redis":
         return probe_redis(host, port, path, parts.username)
     if parts.scheme == "rediss":
         return probe_redis(host, port, path, parts.username, tls_context(ca))
+    if parts.scheme == "smtps":
+        return probe_smtp(host, port, path, tls_context(ca))
     return PROBES[parts.scheme](host, port, path)
 
 
-SCHEMES = (*PROBES, "rediss")
+SCHEMES = (*PROBES, "rediss", "smtps")
 
 
 def parse_check(value: str) -> Check:
     name, sep, url = value.partition("=")
     parts = urlsplit(url)
     if not sep or not name or parts.scheme not in SCHEMES or not parts.hostname or not parts.port:
-        raise ValueError(f"--check wants NAME=(redis|rediss|http|smtp)://[USER@]HOST:PORT[/PATH], not {value!r}")
+        raise ValueError(f"--check wants NAME=(redis|rediss|http|smtp|smtps)://[USER@]HOST:PORT[/PATH], not {value!r}")
     return Check(name, url)
 
 
@@ -193,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m galaxylab.ready", description=__doc__.splitlines()[0])
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait in total")
     parser.add_argument("--check", action="append", default=[], metavar="NAME=URL")
-    parser.add_argument("--ca", action="append", default=[], metavar="NAME=FILE", help="CA of a rediss:// check")
+    tls_help = "CA of a rediss:// or smtps:// check"
+    parser.add_argument("--ca", action="append", default=[], metavar="NAME=FILE", help=tls_help)
     args = parser.parse_args(argv)
     try:
         checks = with_cas([parse_check(value) for value in args.check], args.ca)

@@ -44,8 +44,8 @@ FACTORIES: dict[str, Factory] = {
     "mail": lambda c, s: MailClient(c.url or "", _lab_token(s), timeout=CLIENT_TIMEOUT, verify=s.verify()),
     "user-stub": lambda c, s: StubControl(c.url or "", _lab_token(s), verify=s.verify()),
     "mail-stub": lambda c, s: StubControl(c.url or "", _lab_token(s), verify=s.verify()),
-    # The sink's HTTP API is its admin port (SMTP is the main one).
-    "smtp-sink": lambda c, s: SmtpSink(c.admin_url, _lab_token(s)),
+    # The sink's HTTP API is its admin port (SMTP is the main one); https:// with the lab's TLS on.
+    "smtp-sink": lambda c, s: SmtpSink(c.admin_url, _lab_token(s), verify=s.verify()),
 }
 
 

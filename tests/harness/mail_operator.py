@@ -22,4 +22,5 @@ def operator_token(manifest: Manifest) -> str:
 def operator_client(manifest: Manifest, component: str = MAIL, *, token: str | None = None) -> OperatorClient:
     """A client of the component's operator surface with the operator token (or ``token``, to try others)."""
     url = manifest.component(component).url or ""
-    return OperatorClient(url, operator_token(manifest) if token is None else token, timeout=CLIENT_TIMEOUT)
+    token = operator_token(manifest) if token is None else token
+    return OperatorClient(url, token, timeout=CLIENT_TIMEOUT, verify=lab_secrets.verify(manifest))

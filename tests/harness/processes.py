@@ -35,6 +35,7 @@ import testinfra
 
 from galaxy_contracts.http import tls_context
 from tests.harness import redis as lab_redis
+from tests.harness import secrets as lab_secrets
 from tests.harness.manifest import Manifest
 from tests.harness.waits import until
 
@@ -69,13 +70,15 @@ class Target:
     ready_url: str | None = None
     redis_url: str | None = None
     redis_ca: str | None = None
+    ready_ca: str | None = None
 
     def is_ready(self) -> bool:
         if self.redis_url is not None:
             return lab_redis.ping(self.redis_url, self.redis_ca)
         assert self.ready_url is not None
         try:
-            return httpx.get(self.ready_url, timeout=PROBE_TIMEOUT, verify=tls_context()).status_code == 200
+            verify = tls_context() if self.ready_ca is None else lab_secrets.tls_context(self.ready_ca.encode())
+            return httpx.get(self.ready_url, timeout=PROBE_TIMEOUT, verify=verify).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -100,7 +103,9 @@ class ProcessControl:
             ca = lab_redis.tls(self._manifest).get("ssl_ca_data")
             return Target(name, redis.host, redis.program, redis_url=redis.probe.url, redis_ca=ca)
         component = self._manifest.component(name)
-        return Target(name, component.host, component.program, ready_url=component.healthz)
+        # The SMTP sink's API (its admin port) speaks TLS with the lab's: verified with the lab's CA.
+        ca = lab_redis.tls(self._manifest).get("ssl_ca_data") if component.admin_url.startswith("https:") else None
+        return Target(name, component.host, component.program, ready_url=component.healthz, ready_ca=ca)
 
     # --- queries -------------------------------------------------------------
 

@@ -76,6 +76,21 @@ def read_tls_ca(manifest: Manifest) -> bytes | None:
     return _read(testinfra.get_host(manifest.host(manifest.secrets.host).testinfra), path)
 
 
+def verify(manifest: Manifest) -> ssl.SSLContext | bool:
+    """What an HTTP client checks the boundary's ``https://`` components with: the lab's CA when its TLS is on
+    (read once per boundary), else True (the system's)."""
+    if manifest.secrets.tls_ca is None:
+        return True
+    if manifest.boundary not in _CA_CONTEXTS:
+        ca = read_tls_ca(manifest)
+        assert ca is not None
+        _CA_CONTEXTS[manifest.boundary] = tls_context(ca)
+    return _CA_CONTEXTS[manifest.boundary]
+
+
+_CA_CONTEXTS: dict[str, ssl.SSLContext] = {}
+
+
 def read_text(manifest: Manifest, path: str) -> str:
     """Any other credential file of the boundary (e.g. the operator token), stripped."""
     host = testinfra.get_host(manifest.host(manifest.secrets.host).testinfra)

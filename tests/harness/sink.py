@@ -13,6 +13,7 @@ Generic: it knows the sink's API, not any boundary. Waiting is the sink's job
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -131,13 +132,16 @@ class SmtpSink:
         *,
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify``: what an ``https://`` API (the lab's TLS on) is checked with, the lab's CA
+        (``LabSecrets.verify()``); ``True``: the process's shared trust store."""
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {lab_token}"},
             timeout=timeout,
             transport=transport,
-            verify=tls_context(),
+            verify=tls_context() if verify is True else verify,
         )
 
     async def __aenter__(self) -> SmtpSink:

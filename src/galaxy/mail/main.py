@@ -19,7 +19,7 @@ from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Started, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
-from galaxy.common.tls import server_tls
+from galaxy.common.tls import client_tls, server_tls
 from galaxy.mail.adapters.deliveries import RedisDeliveryStore
 from galaxy.mail.adapters.provider import SmtpProvider, StubProvider
 from galaxy.mail.adapters.templates import JinjaTemplates
@@ -67,7 +67,8 @@ class Mail:
 
 
 def provider_of(settings: Settings) -> Provider:
-    """The configured provider; the SMTP password is read now (a bad file raises naming its setting)."""
+    """The configured provider; the SMTP password and the CA it verifies the server with are read now (a bad
+    file raises naming its setting)."""
     if settings.provider == "stub":
         return StubProvider()
     password = None
@@ -78,6 +79,8 @@ def provider_of(settings: Settings) -> Provider:
         settings.smtp_port,
         timeout_seconds=settings.smtp_timeout_seconds,
         starttls=settings.smtp_starttls,
+        tls=settings.smtp_tls,
+        tls_context=client_tls(settings) if settings.smtp_tls or settings.smtp_starttls else None,
         username=settings.smtp_username,
         password=password,
     )

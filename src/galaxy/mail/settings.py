@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_starttls: bool = False
+    smtp_tls: bool = False
+    """Implicit TLS (SMTPS): the connection is TLS from its first byte, the server verified with ``TLS_CA_FILE``
+    (unset: the system's CAs); STARTTLS verifies with the same."""
     smtp_username: str | None = None
     smtp_password_file: Path | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
@@ -79,6 +82,8 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("SMTP_TLS and SMTP_STARTTLS exclude each other (TLS from the start, or upgraded)")
         if (self.smtp_username is None) != (self.smtp_password_file is None):
             raise ValueError("SMTP_USERNAME and SMTP_PASSWORD_FILE go together")
         if self.lease_seconds <= SMTP_PHASES * self.smtp_timeout_seconds:

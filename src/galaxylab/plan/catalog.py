@@ -37,7 +37,7 @@ class Link(_Spec):
     """A setting that points at another component of the same boundary."""
 
     to: tuple[str, ...] = Field(min_length=1)
-    form: Literal["url", "endpoint", "address", "port"] = "url"
+    form: Literal["url", "endpoint", "address", "port", "tls"] = "url"
     missing: Literal["error", "omit", "unreachable"] = "error"
 
 
@@ -81,6 +81,7 @@ class ComponentSpec(_Spec):
     probe: Literal["healthz", "smtp"] = "healthz"
     listens: tuple[Literal["main", "admin"], ...] = ("main", "admin")
     admin_setting: str = Field(default="ADMIN_PORT", pattern=SETTING_NAME)
+    admin_tls: bool = False
     secrets: dict[str, str] = {}
     generated: dict[str, Literal["signing_kid"]] = {}
     links: dict[str, Link] = {}

@@ -52,10 +52,19 @@ class Resolved:
         return f"{'https' if self.tls else 'http'}://{self.endpoint(component, host)}"
 
     def serves_tls(self, component: str) -> bool:
-        """Whether the component's main port speaks TLS: with TLS on, every gRPC and HTTP main port (the SMTP
-        sink's SMTP port and API stay plain: it holds only what the lab's mail carries)."""
+        """Whether the component's main port speaks TLS: with TLS on, every main port (gRPC, HTTP, the SMTP
+        sink's SMTP as implicit TLS)."""
+        return self.tls and "main" in self.catalog.spec(component).listens
+
+    def admin_serves_tls(self, component: str) -> bool:
+        """Whether the admin port speaks TLS too: with TLS on, where the catalog says so (the SMTP sink's API,
+        which carries the lab's token and the mail); every other admin port stays plain."""
         spec = self.catalog.spec(component)
-        return self.tls and "main" in spec.listens and spec.protocol in ("grpc", "http")
+        return self.tls and spec.admin_tls and "admin" in spec.listens
+
+    def admin_url(self, component: str) -> str:
+        scheme = "https" if self.admin_serves_tls(component) else "http"
+        return f"{scheme}://{self.hosts[component].address}:{self.port(component, admin=True)}"
 
     def tls_file(self, component: str, name: str) -> str:
         """A TLS file (``tls-ca.pem``, ``tls-cert.pem``, ``tls-key.pem``) in the boundary's secrets on the
@@ -84,6 +93,9 @@ class Resolved:
                 return Probe(kind="redis", url=url, ca=self.tls_file(REDIS, TLS_CA))
             return Probe(kind="redis", url=f"redis://{PROBE}@{self.endpoint(REDIS)}")
         if self.catalog.spec(component).probe == "smtp":
+            if self.serves_tls(component):  # implicit TLS: the banner comes after the handshake
+                ca = self.tls_file(component, TLS_CA)
+                return Probe(kind="smtp", url=f"smtps://{self.endpoint(component)}", ca=ca)
             return Probe(kind="smtp", url=f"smtp://{self.endpoint(component)}")
         return Probe(kind="http", url=f"http://{host.address}:{self.port(component, admin=True)}/healthz")
 

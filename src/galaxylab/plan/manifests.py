@@ -69,7 +69,7 @@ def _component(res: Resolved, component: str, generated: dict[str, str]) -> Comp
         endpoint=endpoint,
         url=res.url(component) if spec.protocol == "http" and "main" in spec.listens else None,
         tls=res.serves_tls(component),
-        admin_url=f"http://{host.address}:{res.port(component, admin=True)}",
+        admin_url=res.admin_url(component),
         log=res.log(component),
         probe=res.probe(component),
         env_prefix=spec.env_prefix,

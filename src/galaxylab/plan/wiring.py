@@ -70,6 +70,8 @@ def _link(res: Resolved, consumer: str, setting: str, link: Link) -> str | None:
 def _form(res: Resolved, target: str, form: str, on: str | None = None) -> str:
     host = res.hosts[on or target]
     port = res.port(target)
+    if form == "tls":
+        return "true" if res.serves_tls(target) else "false"
     if form == "address":
         return host.address
     if form == "port":

@@ -21,7 +21,8 @@ SINK = "smtp-sink"
 @pytest.fixture
 async def sink(manifest: Manifest, secrets: LabSecrets) -> AsyncIterator[SmtpSink]:
     """The sink's API, with a timeout for a sink busy with the disruptive scenarios' thousands of messages."""
-    async with SmtpSink(manifest.component(SINK).admin_url, secrets.service_token(LAB_CALLER), timeout=30.0) as client:
+    api, token = manifest.component(SINK).admin_url, secrets.service_token(LAB_CALLER)
+    async with SmtpSink(api, token, timeout=30.0, verify=secrets.verify()) as client:
         yield client
 
 

@@ -218,7 +218,9 @@ async def statuses(redis: aioredis.Redis, ids: list[str]) -> dict[str, str | Non
 @pytest.fixture
 async def mail_http(manifest: Manifest, secrets: LabSecrets) -> Any:
     headers = {"Authorization": f"Bearer {secrets.service_token(LAB_CALLER)}"}
-    async with httpx.AsyncClient(base_url=manifest.url(MAIL), headers=headers, timeout=CLIENT_TIMEOUT) as client:
+    async with httpx.AsyncClient(
+        base_url=manifest.url(MAIL), headers=headers, timeout=CLIENT_TIMEOUT, verify=secrets.verify()
+    ) as client:
         yield client
 
 

@@ -565,10 +565,34 @@ def test_with_tls_a_host_running_only_redis_gets_the_boundarys_secrets_for_its_c
     assert tls["hosts"]["beta"]["secret_boundaries"] == ["gatewayauthsessionuser"]
 
 
-def test_with_tls_the_smtp_sink_stays_plain() -> None:
-    boundary = next(b for b in BOUNDARIES if "smtp-sink" in b["components"])
+def sink_boundary() -> dict[str, Any]:
+    return next(b for b in BOUNDARIES if "smtp-sink" in b["components"] and "mail" in b["components"])
+
+
+def test_with_tls_the_smtp_sink_serves_smtps_and_https_and_mail_verifies_it_with_the_labs_ca() -> None:
+    boundary = sink_boundary()
     result = build([boundary], tls=True)
+    name = boundary["name"]
+    sink = result["manifests"][name]["components"]["smtp-sink"]
+    secrets = f"/opt/galaxylab/secrets/{name}"
+    assert sink["tls"] is True
+    assert sink["admin_url"] == f"https://127.0.0.1:{sink['admin_port']}"  # the API: lab token, the mail
+    assert sink["probe"] == {"kind": "smtp", "url": f"smtps://{sink['endpoint']}", "ca": f"{secrets}/tls-ca.pem"}
+    env = programs(result)[f"{name}-smtp-sink"]["env"]
+    assert env["GALAXYLAB_SINK_TLS_CERT_FILE"] == f"{secrets}/tls-cert.pem"
+    assert env["GALAXYLAB_SINK_TLS_KEY_FILE"] == f"{secrets}/tls-key.pem"
+    assert env["GALAXYLAB_SINK_TLS_CA_FILE"] == f"{secrets}/tls-ca.pem"  # /healthz reads the banner over TLS
+    mail = programs(result)[f"{name}-mail"]["env"]
+    assert (mail["GALAXY_MAIL_SMTP_PORT"], mail["GALAXY_MAIL_SMTP_TLS"]) == (str(sink["port"]), "true")
+    assert mail["GALAXY_MAIL_TLS_CA_FILE"] == f"{secrets}/tls-ca.pem"
+    checks = {c["name"]: c for c in result["hosts"]["localhost"]["ready_checks"]}
+    assert checks[f"{name}-smtp-sink"]["url"] == f"smtps://{sink['endpoint']}"
+
+
+def test_without_tls_the_smtp_sink_and_mails_client_are_plain() -> None:
+    boundary = sink_boundary()
+    result = build([boundary])
     sink = result["manifests"][boundary["name"]]["components"]["smtp-sink"]
-    assert sink["tls"] is False
-    mail = programs(result)[f"{boundary['name']}-mail"]["env"]
-    assert mail["GALAXY_MAIL_SMTP_PORT"] == str(sink["port"])
+    assert (sink["tls"], sink["probe"]["url"]) == (False, f"smtp://{sink['endpoint']}")
+    assert sink["admin_url"].startswith("http://")
+    assert programs(result)[f"{boundary['name']}-mail"]["env"]["GALAXY_MAIL_SMTP_TLS"] == "false"

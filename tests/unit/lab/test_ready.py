@@ -195,3 +195,21 @@ def test_a_ca_must_name_one_of_the_checks() -> None:
     assert ready.with_cas(checks, ["r=/ca.pem"]) == [ready.Check("r", "rediss://probe@h:1", "/ca.pem")]
     with pytest.raises(ValueError, match="--ca wants NAME=FILE"):
         ready.with_cas(checks, ["x=/ca.pem"])
+
+
+async def test_an_smtps_probe_reads_the_banner_after_the_handshake_and_refuses_another_ca(tmp_path: Path) -> None:
+    ca, context = tls_files(tmp_path, "lab")
+    other_ca, _ = tls_files(tmp_path, "other")
+    server = await asyncio.start_server(smtp_banner, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    url = f"smtps://127.0.0.1:{port}"
+    try:
+        await ready.attempt(url, str(ca))
+        with pytest.raises(ready.NotReady, match="CERTIFICATE_VERIFY_FAILED"):
+            await ready.attempt(url, str(other_ca))
+        with pytest.raises(TimeoutError):  # plain SMTP: the banner never comes before a handshake
+            await asyncio.wait_for(ready.attempt(f"smtp://127.0.0.1:{port}"), 0.5)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert ready.with_cas([ready.parse_check(f"s={url}")], [f"s={ca}"]) == [ready.Check("s", url, str(ca))]

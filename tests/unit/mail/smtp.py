@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -65,8 +66,9 @@ class Sink:
         return await eventually_async(check, within=within, what="one message at the SMTP sink")
 
 
-async def start_sink(sink: Sink) -> asyncio.Server:
+async def start_sink(sink: Sink, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+    """Listening on 127.0.0.1; with ``tls``, implicit TLS (the handshake before the banner)."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(sink, hostname="sink.test", loop=loop), "127.0.0.1", 0)
+    server = await loop.create_server(lambda: SMTP(sink, hostname="sink.test", loop=loop), "127.0.0.1", 0, ssl=tls)
     sink.port = int(server.sockets[0].getsockname()[1])
     return server

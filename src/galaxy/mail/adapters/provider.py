@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -28,13 +29,19 @@ class SmtpProvider:
         *,
         timeout_seconds: float,
         starttls: bool = False,
+        tls: bool = False,
+        tls_context: ssl.SSLContext | None = None,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
+        """``tls``: implicit TLS (SMTPS); ``starttls``: upgrade after EHLO; either verifies the server's
+        certificate and name with ``tls_context`` (None: the system's CAs)."""
         self._host = host
         self._port = port
         self._timeout = timeout_seconds
         self._starttls = starttls
+        self._tls = tls
+        self._tls_context = tls_context
         self._username = username
         self._password = password
 
@@ -46,6 +53,8 @@ class SmtpProvider:
                     hostname=self._host,
                     port=self._port,
                     start_tls=self._starttls,
+                    use_tls=self._tls,
+                    tls_context=self._tls_context,
                     username=self._username,
                     password=self._password,
                     timeout=self._timeout,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -92,10 +93,11 @@ class SmtpListener:
         self._sessions: set[SinkProtocol] = set()
         self._server: asyncio.Server | None = None
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen; returns the bound port."""
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
+        """Listen; returns the bound port. With ``tls``, implicit TLS (SMTPS): the handshake comes first, so a
+        client speaking plain text never gets a banner."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, host, port)
+        self._server = await loop.create_server(self._protocol, host, port, ssl=tls)
         return int(self._server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SinkProtocol:
