@@ -95,17 +95,29 @@ async def test_checks_wait_concurrently_under_one_deadline() -> None:
 
 
 async def test_a_component_that_comes_up_late_is_waited_for() -> None:
-    port = free_port()
+    # A Redis still loading its data answers LOADING; it answers PONG from the seventh PING on, so the probe
+    # is turned away six times and polls (POLL_SECONDS apart) for at least 0.3 s before it is ready.
+    loading = 6
+    pings = 0
 
-    async def start_later() -> asyncio.Server:
-        await asyncio.sleep(0.3)
-        return await asyncio.start_server(redis_pong, "127.0.0.1", port)
+    async def comes_up_late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal pings
+        pings += 1
+        if pings > loading:
+            await redis_pong(reader, writer)
+            return
+        await reader.readuntil(b"PING\r\n")
+        writer.write(b"-LOADING Redis is loading the dataset in memory\r\n")
+        await writer.drain()
+        writer.close()
 
-    starter = asyncio.create_task(start_later())
-    outcomes = await ready.wait_all([ready.Check("late", f"redis://127.0.0.1:{port}")], 5)
-    server = await starter
-    server.close()
-    await server.wait_closed()
+    server = await asyncio.start_server(comes_up_late, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        outcomes = await ready.wait_all([ready.Check("late", f"redis://127.0.0.1:{port}")], 5)
+    finally:
+        server.close()
+        await server.wait_closed()
     assert outcomes[0].ready
     assert outcomes[0].seconds >= 0.25
 

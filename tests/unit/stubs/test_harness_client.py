@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from tests.harness.stubs import RequestNotSeen, StubControl, StubControlError
+from tests.harness.stubs import RecordedRequest, RequestNotSeen, StubControl, StubControlError
 from tests.unit.stubs.helpers import TOKENS
 
 
@@ -133,12 +133,21 @@ async def test_reset(user_stub: StubControl, user: httpx.AsyncClient) -> None:
 async def test_wait_for_request_returns_a_request_that_arrives_later(
     user_stub: StubControl, user: httpx.AsyncClient
 ) -> None:
+    # The late request is sent once the wait has looked at the stub's record at least once (it holds an
+    # earlier request), so it arrives while the wait polls, not before.
+    await resolve(user, "early@example.com")
+    polled = asyncio.Event()
+
+    def is_late(request: RecordedRequest) -> bool:
+        polled.set()
+        return bool(request.body == {"email": "late@example.com"})
+
     async def later() -> None:
-        await asyncio.sleep(0.1)
+        await polled.wait()
         await resolve(user, "late@example.com")
 
     task = asyncio.create_task(later())
-    seen = await user_stub.wait_for_request(lambda r: r.body == {"email": "late@example.com"}, timeout=5)
+    seen = await user_stub.wait_for_request(is_late, timeout=5)
     await task
 
     assert seen.path == "/v1/accounts/resolve"
