@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or ROOT / "reports" / "bench" / f"check-times-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "project": str(project),
+        # Which tree ran: this one (".") or another's directory name, never a machine's absolute path.
+        "project": "." if project == ROOT.resolve() else project.name,
         "runs": args.runs,
         "no_disruptive": args.no_disruptive,
         "cpus": os.cpu_count(),
