@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from galaxylab import idempotence
+from tests.harness.cli import Result
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "cli_e2e"
@@ -40,17 +41,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"provisions an isolated lab: select it with -m {MARKER}"))
         elif os.geteuid() != 0:
             item.add_marker(pytest.mark.skip(reason="needs root (the lab installs a package and writes /opt)"))
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def document(self) -> Any:
-        return json.loads(self.out)
 
 
 @dataclass

@@ -6,33 +6,17 @@ Runs before test_example_multihost.py tears the lab down (files run in name orde
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
+from tests.harness.cli import Result
 from tests.multihost.example import REPO, MultihostLab, components, placed_host
 
 pytestmark = pytest.mark.multihost
 
 TIMEOUT = 600
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def document(self) -> Any:
-        return json.loads(self.out)
-
-    def explain(self) -> str:
-        return f"exit {self.code}\n{self.out[-3000:]}\n{self.err[-3000:]}"
 
 
 def cli(lab: MultihostLab, *args: str) -> Result:

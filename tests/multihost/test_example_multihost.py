@@ -8,7 +8,6 @@ bring-up changes nothing; teardown leaves nothing on any host.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import grpc
@@ -16,12 +15,9 @@ import httpx
 import pytest
 import redis
 import redis.asyncio as aioredis
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from galaxy_contracts.gateway import GatewayClient
+from galaxylab import certificates
 from tests.harness import redis as lab_redis
 from tests.harness import secrets as lab_secrets
 from tests.harness.keys import unique_email
@@ -247,21 +243,7 @@ async def test_redis_is_refused_by_a_client_trusting_another_ca(lab: MultihostLa
 
 def other_ca() -> bytes:
     """A CA that is not the lab's (what a client that verifies must refuse a server by)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not the lab")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
+    return certificates.new_ca("not the lab").cert
 
 
 def test_bring_up_again_changes_nothing(lab: MultihostLab) -> None:

@@ -32,16 +32,6 @@ def hello(text: str) -> Starlette:
     return Starlette(routes=[Route("/", lambda _: PlainTextResponse(text))])
 
 
-@pytest.fixture
-def tls(tmp_path: Path) -> TlsFiles:
-    return write_tls(tmp_path / "lab")
-
-
-@pytest.fixture
-def other_ca(tmp_path: Path) -> TlsFiles:
-    return write_tls(tmp_path / "other", lab="other")
-
-
 def served_tls(tls: TlsFiles) -> Settings:
     return settings(tls_cert_file=tls.cert, tls_key_file=tls.key, tls_ca_file=tls.ca)
 

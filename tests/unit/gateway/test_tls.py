@@ -22,11 +22,6 @@ from tests.unit.gateway.helpers import GATEWAY_TOKEN, KID, settings
 
 
 @pytest.fixture
-def tls(tmp_path: Path) -> TlsFiles:
-    return write_tls(tmp_path / "tls")
-
-
-@pytest.fixture
 async def gateway(tmp_path: Path, tls: TlsFiles) -> AsyncIterator[tuple[RunningGateway, FakeAuthSession]]:
     redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
     key = Ed25519PrivateKey.generate()

@@ -14,23 +14,12 @@ from pydantic import ValidationError
 from galaxy.common.tls import ServerTLS, client_context
 from galaxy.mail.adapters.provider import SmtpProvider
 from galaxy.mail.domain.errors import SendFailed
-from tests.unit.common.certs import TlsFiles, write_tls
+from tests.unit.common.certs import TlsFiles
 from tests.unit.mail.conftest import Start, write_settings
 from tests.unit.mail.helpers import LOGIN_CODE, post_delivery, until_status
 from tests.unit.mail.smtp import Sink, start_sink
 
 TIMEOUT = 2.0
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> TlsFiles:
-    return write_tls(tmp_path / "lab")
-
-
-@pytest.fixture
-def other_ca(tmp_path: Path) -> TlsFiles:
-    """Another lab's CA (and certificate): what Mail must not trust."""
-    return write_tls(tmp_path / "other", lab="other")
 
 
 @pytest.fixture

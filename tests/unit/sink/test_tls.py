@@ -17,21 +17,11 @@ from galaxy.common.settings import ConfigError
 from galaxy.common.tls import client_context
 from galaxylab.sink.main import sink_tls
 from galaxylab.sink.settings import SinkSettings
-from tests.unit.common.certs import TlsFiles, write_tls
+from tests.unit.common.certs import TlsFiles
 from tests.unit.sink.mail import message
 from tests.unit.sink.running import HOST, TOKENS, RunningSink, running_sink
 
 TIMEOUT = 5.0
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> TlsFiles:
-    return write_tls(tmp_path / "lab")
-
-
-@pytest.fixture
-def other_ca(tmp_path: Path) -> TlsFiles:
-    return write_tls(tmp_path / "other", lab="other")
 
 
 @pytest.fixture
