@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.harness.manifest import BRING_UP_HINT, state_dir, under_ci
-from tests.lab.provisioned import manifests, supervisor_states
+from tests.lab.provisioned import Supervised, manifests, supervisor_status
 
 DESTRUCTIVE = "lab_teardown"
 
@@ -33,5 +33,18 @@ def _lab_is_up(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def states() -> dict[str, str]:
-    return supervisor_states()
+def supervised() -> Supervised:
+    """One ``supervisorctl status`` per host for every state check that reads states or pids. The state
+    checks come first in a run (collection order, on every xdist worker too), before any boundary test
+    could stop or restart a program; the checks that stop programs (lab_heal) read supervisord themselves."""
+    return supervisor_status()
+
+
+@pytest.fixture(scope="session")
+def states(supervised: Supervised) -> dict[str, str]:
+    return supervised.states
+
+
+@pytest.fixture(scope="session")
+def pids(supervised: Supervised) -> dict[str, int]:
+    return supervised.pids

@@ -103,11 +103,21 @@ def verify(manifest: Manifest) -> ssl.SSLContext:
     return _VERIFY[manifest.boundary]
 
 
+_SECRETS: dict[str, lab_secrets.LabSecrets] = {}
+
+
+def boundary_secrets(manifest: Manifest) -> lab_secrets.LabSecrets:
+    """The boundary's secrets, read once (three files and a private key to parse: every route tries them)."""
+    if manifest.boundary not in _SECRETS:
+        _SECRETS[manifest.boundary] = lab_secrets.read(manifest)
+    return _SECRETS[manifest.boundary]
+
+
 def another_boundarys_token(manifest: Manifest) -> str:
     other = next((m for m in all_manifests() if m.boundary != manifest.boundary), None)
     if other is None:
         pytest.skip("only one boundary is up: no other boundary's token to try")
-    return lab_secrets.read(other).service_token("lab")
+    return boundary_secrets(other).service_token("lab")
 
 
 def assert_problem(answer: httpx.Response, status: int) -> None:
@@ -140,5 +150,5 @@ OPERATOR_ROUTES = [p for p in routes() if p.values[4] == ["operatorToken"]]
 def test_an_operator_route_answers_403_to_a_service_token(
     manifest: Manifest, component: str, method: str, path: str, schemes: list[str]
 ) -> None:
-    service_token = lab_secrets.read(manifest).service_token("gateway")
+    service_token = boundary_secrets(manifest).service_token("gateway")
     assert_problem(call(manifest, component, method, path, service_token), 403)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests.harness.manifest import Host
-from tests.lab.provisioned import host, lab_hosts, program_id, programs, supervisor_pids, supervisorctl
+from tests.lab.provisioned import host, lab_hosts, program_id, programs, supervisorctl
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
 
@@ -70,11 +70,6 @@ def lab_ids(host_name: str) -> tuple[int, int]:
 def foreign(host_name: str, found: list[Process]) -> list[str]:
     uid, gid = lab_ids(host_name)
     return [p.describe() for p in found if set(p.uids) != {uid} or set(p.gids) != {gid}]
-
-
-@pytest.fixture(scope="module")
-def pids() -> dict[str, int]:
-    return supervisor_pids()
 
 
 @pytest.mark.parametrize("host_name", sorted(lab_hosts()))

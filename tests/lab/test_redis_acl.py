@@ -11,6 +11,7 @@ and fails the last check here.
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
 import pytest
@@ -91,8 +92,14 @@ def commands(rules: str) -> list[str]:
 def service_password(manifest: Manifest, component: str) -> str:
     """The password a program reads: its ``REDIS_PASSWORD_FILE``, on its own host."""
     entry = manifest.component(component)
-    file = host(entry.host).file(entry.settings["REDIS_PASSWORD_FILE"])
-    assert file.is_file, f"{entry.host}:{entry.settings['REDIS_PASSWORD_FILE']} missing"
+    return password_file(entry.host, entry.settings["REDIS_PASSWORD_FILE"])
+
+
+@cache
+def password_file(host_name: str, path: str) -> str:
+    """A password file's content, read once (several checks log in as each service user)."""
+    file = host(host_name).file(path)
+    assert file.is_file, f"{host_name}:{path} missing"
     return str(file.content_string).strip()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from tests.harness.manifest import Manifest, state_dir
 from tests.lab.provisioned import (
+    Stat,
     admin_client,
     all_manifests,
     environment,
@@ -19,7 +21,7 @@ from tests.lab.provisioned import (
     manifests,
     program_id,
     programs,
-    supervisor_pids,
+    stats,
 )
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_state]
@@ -62,11 +64,19 @@ def config_files() -> list[tuple[str, str, str]]:
     return sorted(files)
 
 
+@cache
+def file_stats(host_name: str) -> dict[str, Stat]:
+    """The host's config files and secrets as ``stat`` sees them, one command (they do not change meanwhile)."""
+    paths = {path for name, path, *_ in [*config_files(), *secret_paths()] if name == host_name}
+    return stats(host_name, sorted(paths))
+
+
 @pytest.mark.parametrize(("host_name", "path", "group"), config_files(), ids=lambda v: str(v))
 def test_config_file_is_roots_readable_by_the_lab_group_only(host_name: str, path: str, group: str) -> None:
     """What supervisord and Redis (the lab user) read and must not change: root's, 0640, the lab group's."""
-    file = host(host_name).file(path)
-    assert file.is_file, f"{host_name}:{path} missing"
+    file = file_stats(host_name).get(path)
+    assert file is not None, f"{host_name}:{path} missing"
+    assert file.kind == "file", f"{host_name}:{path} is a {file.kind}, not a file"
     assert (oct(file.mode), file.user, file.group) == (oct(CONFIG_MODE), CONFIG_OWNER, group)
 
 
@@ -88,8 +98,8 @@ def secret_paths() -> list[tuple[str, str, int, str, str]]:
 @pytest.mark.parametrize(("host_name", "path", "mode", "owner", "group"), secret_paths(), ids=lambda v: str(v))
 def test_secret_is_private_to_the_lab_user(host_name: str, path: str, mode: int, owner: str, group: str) -> None:
     """Readable by the lab user (which the programs run as) only: 0600 files, 0700 directories, its own."""
-    file = host(host_name).file(path)
-    assert file.exists, f"{host_name}:{path} missing"
+    file = file_stats(host_name).get(path)
+    assert file is not None, f"{host_name}:{path} missing"
     assert owner != "root", f"the lab user of {host_name} is root"
     assert (oct(file.mode), file.user, file.group) == (oct(mode), owner, group)
 
@@ -142,16 +152,27 @@ def secret_values(boundary: str) -> tuple[str, ...]:
     return tuple(sorted(values))
 
 
+FILE_HEAD = re.compile(r"^==> (.+) <==$\n", re.MULTILINE)
+
+
 @cache
 def exposed_text(host_name: str) -> dict[str, str]:
     """What an operator can see on a host: every log file, supervisord's configs, ps output."""
     entry = lab_hosts()[host_name]
     target = host(host_name)
     root = entry.root
-    listing = target.run(f"find {root}/log {root}/supervisor -type f")
-    texts = {path: target.file(path).content_string for path in listing.stdout.split()}
+    # Every file in one command (`tail -v` heads each with its name), not one `cat` per file.
+    listing = target.run(f"find {root}/log {root}/supervisor -type f -exec tail -v -n +1 -- {{}} +")
+    assert listing.rc == 0, listing.stderr
+    texts = files_of(listing.stdout)
     texts["ps"] = target.run("ps -eww -o args").stdout
     return texts
+
+
+def files_of(listing: str) -> dict[str, str]:
+    """``{path: text}`` of ``tail -v`` output: each file's text after its ``==> path <==`` line."""
+    parts = FILE_HEAD.split(listing)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 @pytest.mark.parametrize("boundary", [m.boundary for m in manifests()])
@@ -200,11 +221,6 @@ def test_debian_default_redis_is_neither_running_nor_enabled(host_name: str) -> 
 
 
 COMPONENTS = [(m, name) for m in manifests() for name in sorted(m.components)]
-
-
-@pytest.fixture(scope="module")
-def pids() -> dict[str, int]:
-    return supervisor_pids()
 
 
 @pytest.mark.parametrize(("manifest", "component"), COMPONENTS, ids=[f"{m.boundary}-{c}" for m, c in COMPONENTS])

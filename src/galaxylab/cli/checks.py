@@ -1,7 +1,8 @@
 """``check``: the state checks and the boundary suites against a lab that is up, in parallel.
 
-One pytest run (xdist, ``--dist loadgroup``) of ``tests/lab`` (its ``lab_state`` checks only) and
-``tests/boundaries/<boundary>`` for each boundary, with JUnit XML and a self-contained HTML report in
+One pytest run of ``tests/lab`` (its ``lab_state`` checks only) and ``tests/boundaries/<boundary>``
+for each boundary (several boundaries: on xdist workers, ``--dist loadgroup``; one boundary: in the
+pytest process itself, see ``worker_count``), with JUnit XML and a self-contained HTML report in
 ``reports/<run-id>/`` (``reports/latest`` links the newest), the plugin ``galaxylab.cli.report``
 attaching log tails, process states and the re-run command to each failure.
 """
@@ -108,6 +109,20 @@ def new_run(reports: Path) -> Path:
     return run
 
 
+def worker_count(selected: Sequence[str], workers: int | None) -> int:
+    """pytest-xdist workers of the run: ``--workers`` when given (0: none, the tests run in the pytest process).
+
+    One boundary runs in the pytest process: each worker would import and collect everything again (about
+    a CPU-second apiece, on top of the controller's), and the boundary's disruptive tests hold it alone
+    whatever the worker count. Several boundaries get one worker each, up to the CPUs.
+    """
+    if workers is not None:
+        return workers
+    if len(selected) <= 1:
+        return 0
+    return min(os.cpu_count() or 1, len(selected))
+
+
 def pytest_command(
     boundaries: Sequence[str], run: Path, keyword: str | None, no_disruptive: bool, workers: int
 ) -> list[str]:
@@ -150,8 +165,7 @@ def check(
     project.inventory(inventory_path)
     selected = [m.boundary for m in project.select(names)]
     run = new_run(project.reports)
-    count = workers or min(os.cpu_count() or 1, max(2, len(selected)))
-    command = pytest_command(selected, run, keyword, no_disruptive, count)
+    command = pytest_command(selected, run, keyword, no_disruptive, worker_count(selected, workers))
     tally, started = LiveTally(), time.monotonic()
     log = run / "pytest.log"
     with log.open("w", encoding="utf-8") as sink, out.live(live_table(tally, started)) as live:
