@@ -9,6 +9,11 @@ with the CPU seconds the run and its children used (on a busy machine wall time 
     .venv/bin/python bench/check_times.py                       # every boundary that is up
     .venv/bin/python bench/check_times.py gatewayuser -r 5 --no-disruptive
     .venv/bin/python bench/check_times.py --project /tmp/other-tree   # another tree's CLI, same lab
+    .venv/bin/python bench/check_times.py --baseline /tmp/88fdd23    # before/after pairs, taken in turns
+
+``--baseline TREE`` times another tree's CLI and suites against the same lab alongside, each run of this
+tree next to one of that tree (in turns: A B, B A, ...), so that a load that changes meanwhile falls on
+both alike; the table then shows both and the JSON holds the baseline's figures under ``baseline``.
 """
 
 from __future__ import annotations
@@ -53,8 +58,19 @@ def check(project: Path, boundaries: Sequence[str], extra: Sequence[str]) -> dic
     return {"wall": wall, "cpu": cpu, "load": load, "returncode": proc.returncode, "boundaries": counts}
 
 
-def measured(project: Path, boundaries: Sequence[str], extra: Sequence[str], runs: int) -> dict[str, Any]:
-    samples = [check(project, boundaries, extra) for _ in range(runs)]
+def measured(
+    projects: Sequence[Path], boundaries: Sequence[str], extra: Sequence[str], runs: int
+) -> list[dict[str, Any]]:
+    """``runs`` samples of each project's check, the projects taking turns (A B, B A, ...)."""
+    samples: list[list[dict[str, Any]]] = [[] for _ in projects]
+    for run in range(runs):
+        order = list(range(len(projects)))
+        for index in order if run % 2 == 0 else order[::-1]:
+            samples[index].append(check(projects[index], boundaries, extra))
+    return [medians(taken) for taken in samples]
+
+
+def medians(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "wall": statistics.median(s["wall"] for s in samples),
         "cpu": statistics.median(s["cpu"] for s in samples),
@@ -74,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parallel-runs", type=int, default=None, help="runs of the parallel figure (default --runs)")
     parser.add_argument("--no-parallel", action="store_true", help="time each boundary alone only")
     parser.add_argument("--project", type=Path, default=ROOT, help="the tree whose CLI and suites run")
+    parser.add_argument("--baseline", type=Path, default=None, help="another tree timed in turns with --project")
     parser.add_argument("--no-disruptive", action="store_true", help="pass --no-disruptive to every check")
     parser.add_argument("--out", type=Path, default=None, help="JSON output (default reports/bench/...)")
     args = parser.parse_args(argv)
@@ -84,47 +101,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         parser.error(f"not up: {', '.join(missing)} (up: {', '.join(up) or 'none'})")
     extra = ["--no-disruptive"] if args.no_disruptive else []
-    project = args.project.resolve()
+    projects = [args.project.resolve(), *([args.baseline.resolve()] if args.baseline else [])]
 
     load_before = load_average()
-    single = {name: measured(project, [name], extra, args.runs) for name in boundaries}
     parallel_runs = 0 if args.no_parallel else args.parallel_runs or args.runs
-    parallel = measured(project, boundaries, extra, parallel_runs) if parallel_runs else None
-    serial_wall = sum(row["wall"] for row in single.values())
-    serial_cpu = sum(row["cpu"] for row in single.values())
+    # One figure set per project: [this tree] or [this tree, the baseline].
+    singles: list[dict[str, Any]] = [{} for _ in projects]
+    for name in boundaries:
+        for single, row in zip(singles, measured(projects, [name], extra, args.runs), strict=True):
+            single[name] = row
+    parallels = measured(projects, boundaries, extra, parallel_runs) if parallel_runs else [None for _ in projects]
+    figures = [figures_of(single, parallel) for single, parallel in zip(singles, parallels, strict=True)]
 
     table = Table(title=f"galaxylab check wall time (median of {args.runs}; load {load_before:.1f})")
-    for column in ("boundaries", "wall s", "cpu s", "failed runs"):
-        table.add_column(column, justify="left" if column == "boundaries" else "right")
-    for name, row in single.items():
-        table.add_row(name, f"{row['wall']:.1f}", f"{row['cpu']:.1f}", str(row["failed_runs"]))
-    table.add_row(f"all {len(boundaries)} serial (sum)", f"{serial_wall:.1f}", f"{serial_cpu:.1f}", "")
-    if parallel is not None:
-        table.add_row(
-            f"all {len(boundaries)} parallel",
-            f"{parallel['wall']:.1f}",
-            f"{parallel['cpu']:.1f}",
-            str(parallel["failed_runs"]),
-        )
+    table.add_column("boundaries")
+    for label in ["", " (baseline)"][: len(projects)]:
+        for column in ("wall s", "cpu s", "failed runs"):
+            table.add_column(column + label, justify="right")
+    names = [
+        *boundaries,
+        f"all {len(boundaries)} serial (sum)",
+        *([f"all {len(boundaries)} parallel"] if parallel_runs else []),
+    ]
+    for position, name in enumerate(names):
+        cells = []
+        for figure in figures:
+            row = [*figure["single"].values(), figure["serial"], figure["parallel"]][position]
+            cells += [f"{row['wall']:.1f}", f"{row['cpu']:.1f}", str(row.get("failed_runs", ""))]
+        table.add_row(name, *cells)
     Console().print(table)
 
     out = args.out or ROOT / "reports" / "bench" / f"check-times-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        # Which tree ran: this one (".") or another's directory name, never a machine's absolute path.
-        "project": "." if project == ROOT.resolve() else project.name,
+        "project": tree_name(projects[0]),
         "runs": args.runs,
         "no_disruptive": args.no_disruptive,
         "cpus": os.cpu_count(),
         "load_before": load_before,
         "load_after": load_average(),
-        "single": single,
-        "serial": {"wall": serial_wall, "cpu": serial_cpu},
-        "parallel": parallel,
+        **figures[0],
     }
+    if args.baseline:
+        document["baseline"] = {"project": tree_name(projects[1]), **figures[1]}
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"written {out}")
-    return 1 if any(row["failed_runs"] for row in [*single.values(), parallel] if row) else 0
+    rows = [row for figure in figures for row in [*figure["single"].values(), figure["parallel"]] if row]
+    return 1 if any(row["failed_runs"] for row in rows) else 0
+
+
+def figures_of(single: dict[str, Any], parallel: dict[str, Any] | None) -> dict[str, Any]:
+    serial = {"wall": sum(row["wall"] for row in single.values()), "cpu": sum(row["cpu"] for row in single.values())}
+    return {"single": single, "serial": serial, "parallel": parallel}
+
+
+def tree_name(project: Path) -> str:
+    """Which tree ran: this one (".") or another's directory name, never a machine's absolute path."""
+    return "." if project == ROOT.resolve() else project.name
 
 
 if __name__ == "__main__":

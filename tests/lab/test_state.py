@@ -67,7 +67,8 @@ def config_files() -> list[tuple[str, str, str]]:
 @cache
 def file_stats(host_name: str) -> dict[str, Stat]:
     """The host's config files and secrets as ``stat`` sees them, one command (they do not change meanwhile)."""
-    paths = {path for name, path, *_ in [*config_files(), *secret_paths()] if name == host_name}
+    paths = {path for name, path, _ in config_files() if name == host_name}
+    paths.update(path for name, path, *_ in secret_paths() if name == host_name)
     return stats(host_name, sorted(paths))
 
 
