@@ -70,7 +70,7 @@ def check(
     no_disruptive: Annotated[
         bool, typer.Option("--no-disruptive", help="skip tests that stop, kill or script a component")
     ] = False,
-    workers: Annotated[int | None, typer.Option("--workers", "-n", help="pytest-xdist workers")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-n", help="xdist workers (one boundary: 0)")] = None,
     inventory: Inventory = DEFAULT_INVENTORY,
     json_output: Json = False,
 ) -> None:

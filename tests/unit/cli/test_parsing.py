@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from galaxylab import idempotence
 from galaxylab.cli import checks, hosts, playbook
 
@@ -106,3 +110,13 @@ def test_live_tally_of_events() -> None:
         tally.take({"event": "result", "boundary": "gatewayuser", "outcome": outcome, "seconds": 1.0})
     row = tally.rows["gatewayuser"]
     assert (row.done, row.total, row.passed, row.failed, row.skipped) == (3, 3, 1, 1, 1)
+
+
+def test_one_boundary_runs_in_the_pytest_process_several_on_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    assert checks.worker_count(["gatewayuser"], None) == 0
+    assert checks.worker_count(["gatewayuser", "authsessionuser", "gatewayauthsession"], None) == 2
+    assert checks.worker_count(["gatewayuser"], 2) == 2
+    assert checks.worker_count(["gatewayuser", "authsessionuser"], 0) == 0  # --workers 0: no workers at all
+    command = checks.pytest_command(["gatewayuser"], Path("run"), None, False, 0)
+    assert command[command.index("-n") + 1] == "0"
