@@ -148,7 +148,11 @@ def _locked_tree(project: Path, out: Path, wheelhouse: Path) -> Path:
         _install_target(project / LOCK, wheelhouse, tmp / "site-packages")
         _move_scripts(tmp)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(cache)
+        try:
+            tmp.rename(cache)
+        except OSError:
+            if not cache.is_dir():  # not a concurrent build that got there first
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return cache
