@@ -7,11 +7,15 @@ The artifact id is a content hash of ``src/``, ``pyproject.toml`` and
 
 - the project wheel (``galaxy-<version>-py3-none-any.whl``),
 - ``requirements.lock`` (the runtime lock, hashes included),
-- ``wheelhouse/`` (``pip wheel --require-hashes -r requirements.lock``),
-- ``artifact.json`` (id, wheel name),
+- ``site-packages/``: the lock and the project wheel installed (``pip install --target``, hash-checked,
+  no index) with their bytecode compiled, ready to be moved into a host's bare venv: the lab user runs
+  the release but cannot write its ``__pycache__``, and a host then needs no pip run at all,
+- ``scripts/``: their console scripts, the interpreter line ``#!python`` (the host writes its venv's),
+- ``artifact.json`` (id, wheel name, the ``python`` version the tree is for),
 
-and ``<out>/<id>.tar`` is the same tree as one file for transfer to hosts. Wheelhouses are
-cached per lock hash under ``<out>/.wheelhouse/`` so a source change does not re-download them.
+and ``<out>/<id>.tar`` is the same tree but the wheel, as one file for transfer to hosts. Wheelhouses and
+the lock's installed tree are cached per lock hash (and Python) under ``<out>/.wheelhouse/`` and
+``<out>/.site-packages/``: a source change installs only the project wheel.
 
 Prints ``{"id", "path", "tarball", "wheel", "changed"}`` as JSON.
 """
@@ -112,11 +116,89 @@ def _project_wheel(project: Path, into: Path) -> Path:
     return wheels[0]
 
 
-def _tarball(source: Path, target: Path) -> None:
+def python_version() -> str:
+    """The ``major.minor`` the installed tree is for (its compiled extensions and bytecode)."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _install_target(requirements: Path, wheelhouse: Path, target: Path) -> None:
+    """``pip install --target``: hash-checked, no index, no resolver (the lock is complete), bytecode compiled."""
+    _pip(
+        "install",
+        "--quiet",
+        "--no-index",
+        "--no-deps",
+        "--require-hashes",
+        "--find-links",
+        str(wheelhouse),
+        "--target",
+        str(target),
+        "-r",
+        str(requirements),
+    )
+
+
+def _locked_tree(project: Path, out: Path, wheelhouse: Path) -> Path:
+    """The lock installed (``<tree>/site-packages``, ``<tree>/scripts``), once per lock content and Python."""
+    cache = out / ".site-packages" / f"{_lock_id(project)}-py{python_version()}"
+    if cache.is_dir():
+        return cache
+    tmp = Path(tempfile.mkdtemp(prefix=".site-packages-", dir=out))
+    try:
+        _install_target(project / LOCK, wheelhouse, tmp / "site-packages")
+        _move_scripts(tmp)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp.rename(cache)
+        except OSError:
+            if not cache.is_dir():  # not a concurrent build that got there first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return cache
+
+
+def _move_scripts(tree: Path) -> None:
+    """``site-packages/bin`` (pip's console scripts) to ``scripts/``, each starting ``#!python``."""
+    (tree / "scripts").mkdir(exist_ok=True)
+    installed = tree / "site-packages" / "bin"
+    if not installed.is_dir():
+        return
+    for script in sorted(installed.iterdir()):
+        first, newline, rest = script.read_bytes().partition(b"\n")
+        if not (newline and first.startswith(b"#!") and b"python" in first):
+            raise ArtifactError(f"console script {script.name} does not start with a python interpreter line")
+        target = tree / "scripts" / script.name
+        target.write_bytes(b"#!python\n" + rest)
+        target.chmod(0o755)
+    shutil.rmtree(installed)
+
+
+def _installed_tree(project: Path, out: Path, wheel: Path, into: Path) -> None:
+    """``into/site-packages`` and ``into/scripts``: the lock's cached tree (hard-linked) plus the project wheel."""
+    wheelhouse = _wheelhouse(project, out)
+    locked = _locked_tree(project, out, wheelhouse)
+    shutil.copytree(locked, into, dirs_exist_ok=True, copy_function=_link_or_copy)
+    with tempfile.TemporaryDirectory(prefix="galaxy-install-") as scratch:
+        requirements = Path(scratch) / "requirements.txt"
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        requirements.write_text(f"{wheel.as_uri()} --hash=sha256:{digest}\n")
+        project_tree = Path(scratch) / "tree"
+        _install_target(requirements, wheelhouse, project_tree / "site-packages")
+        _move_scripts(project_tree)
+        for sub in ("site-packages", "scripts"):
+            for entry in sorted((project_tree / sub).iterdir()):
+                if (into / sub / entry.name).exists():
+                    raise ArtifactError(f"the project wheel and the lock both install {sub}/{entry.name}")
+                shutil.move(entry, into / sub / entry.name)
+
+
+def _tarball(source: Path, target: Path, leave_out: Sequence[str] = ()) -> None:
     tmp = target.with_name(target.name + ".tmp")
     with tarfile.open(tmp, "w") as tar:
         for path in sorted(source.rglob("*")):
-            tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
+            if path.relative_to(source).parts[0] not in leave_out:
+                tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
     tmp.replace(target)
 
 
@@ -135,18 +217,19 @@ def build(project: Path, out: Path) -> dict[str, object]:
     staging = Path(tempfile.mkdtemp(prefix=f".{artifact_id}-", dir=out))
     try:
         wheel = _project_wheel(project, staging)
-        shutil.copytree(_wheelhouse(project, out), staging / "wheelhouse", copy_function=_link_or_copy)
+        _installed_tree(project, out, wheel, staging)
         shutil.copy2(project / LOCK, staging / "requirements.lock")
-        info = {"id": artifact_id, "wheel": wheel.name}
+        info = {"id": artifact_id, "wheel": wheel.name, "python": python_version()}
         (staging / "artifact.json").write_text(json.dumps(info, indent=2) + "\n")
         for item in staging.rglob("*"):
-            item.chmod(0o755 if item.is_dir() else 0o644)
+            # Hard links of the cached tree: their modes are the cache's already (the same inodes).
+            item.chmod(0o755 if item.is_dir() or item.parent.name == "scripts" else 0o644)
         staging.chmod(0o755)
         shutil.rmtree(path, ignore_errors=True)
         staging.rename(path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _tarball(path, tarball)
+    _tarball(path, tarball, leave_out=(wheel.name,))
     return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": wheel.name, "changed": True}
 
 

@@ -80,3 +80,20 @@ def test_a_snapshot_is_a_frozen_copy_without_build_by_products(project: Path, tm
     assert (copy / "src" / "pkg" / "__init__.py").read_text() == "x = 1\n"
     assert (copy / "requirements" / "runtime.lock").exists()
     assert not (copy / "src" / "pkg" / "__pycache__").exists()
+
+
+def test_console_scripts_leave_the_tree_with_a_placeholder_interpreter(tmp_path: Path) -> None:
+    """The host writes its venv's interpreter in place of ``#!python`` (pip wrote the controller's)."""
+    (tmp_path / "site-packages" / "bin").mkdir(parents=True)
+    (tmp_path / "site-packages" / "bin" / "tool").write_text("#!/controller/venv/bin/python3.11\nimport pkg\n")
+    artifact._move_scripts(tmp_path)
+    assert (tmp_path / "scripts" / "tool").read_text() == "#!python\nimport pkg\n"
+    assert (tmp_path / "scripts" / "tool").stat().st_mode & 0o777 == 0o755
+    assert not (tmp_path / "site-packages" / "bin").exists()
+
+
+def test_a_console_script_of_no_python_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "site-packages" / "bin").mkdir(parents=True)
+    (tmp_path / "site-packages" / "bin" / "tool").write_text("#!/bin/sh\necho\n")
+    with pytest.raises(artifact.ArtifactError, match="tool does not start with a python interpreter line"):
+        artifact._move_scripts(tmp_path)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import grp
 import importlib.util
+import json
 import os
 import pwd
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -106,86 +109,61 @@ def test_current_moves_and_only_the_previous_release_is_kept(release: ModuleType
     for release_id in ("r1", "r2", "r3"):
         installed(tmp_path, release_id)
     (tmp_path / "current").symlink_to(tmp_path / "releases" / "r2")
-    result = release.converge(tmp_path, "r3", "w.whl", "/usr/bin/python3", OWNER, GROUP)
+    result = release.converge(tmp_path, "r3", "/usr/bin/python3", OWNER, GROUP)
     assert (result["installed"], result["previous"]) == (False, "r2")
     assert result["pruned"] == [str(tmp_path / "releases" / "r1")]
     assert os.readlink(tmp_path / "current") == str(tmp_path / "releases" / "r3")
     assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == ["r2", "r3"]
-    again = release.converge(tmp_path, "r3", "w.whl", "/usr/bin/python3", OWNER, GROUP)
+    again = release.converge(tmp_path, "r3", "/usr/bin/python3", OWNER, GROUP)
     assert (again["changed"], again["changed_items"]) == (False, [])
 
 
 def test_a_release_not_unpacked_is_refused(release: ModuleType, tmp_path: Path) -> None:
     (tmp_path / "releases" / "r1").mkdir(parents=True)
     with pytest.raises(RuntimeError, match="is missing"):
-        release.converge(tmp_path, "r1", "w.whl", "/usr/bin/python3", OWNER, GROUP)
+        release.converge(tmp_path, "r1", "/usr/bin/python3", OWNER, GROUP)
 
 
-def test_pip_from_outside_the_venv_only_when_it_knows_python_option(release: ModuleType) -> None:
-    assert release._version("23.0.1") >= release.PIP_WITH_PYTHON_OPTION
-    assert release._version("22.2") < release.PIP_WITH_PYTHON_OPTION
-    outside = release.install_argv("/usr/bin/python3", Path("/r/venv"), Path("/t/req"), Path("/r/wh"), True)
-    assert outside[:5] == ["/usr/bin/python3", "-m", "pip", "--python", "/r/venv/bin/python"]
-    inside = release.install_argv("/usr/bin/python3", Path("/r/venv"), Path("/t/req"), Path("/r/wh"), False)
-    assert inside[:3] == ["/r/venv/bin/python", "-m", "pip"]
-    assert {"--no-index", "--no-deps", "--require-hashes"} <= set(inside)
+def unpacked(root: Path, release_id: str, python: str) -> Path:
+    """A release directory as the artifact unpacks it: the installed tree the controller built."""
+    directory = root / "releases" / release_id
+    (directory / "site-packages" / "pkg" / "__pycache__").mkdir(parents=True)
+    (directory / "site-packages" / "pkg" / "__init__.py").write_text("x = 1\n")
+    (directory / "site-packages" / "pkg" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"compiled")
+    (directory / "scripts").mkdir()
+    (directory / "scripts" / "tool").write_text("#!python\nimport pkg\n")
+    (directory / "artifact.json").write_text(json.dumps({"id": release_id, "wheel": "w.whl", "python": python}))
+    return directory
 
 
-def fake_venv(root: Path, files: dict[str, str]) -> Path:
-    (root / "bin").mkdir(parents=True)
-    (root / "bin" / "python").symlink_to("/usr/bin/python3")
-    (root / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
+def test_a_release_is_a_bare_venv_given_the_installed_tree(release: ModuleType, tmp_path: Path) -> None:
+    directory = unpacked(tmp_path, "r1", release.venv_python_version(sys.executable))
+    result = release.converge(tmp_path, "r1", sys.executable, OWNER, GROUP)
+    venv = directory / "venv"
+    site = next(venv.glob("lib/python3*/site-packages"))
+    assert result["installed"]
+    assert (site / "pkg" / "__pycache__" / "__init__.cpython-311.pyc").read_bytes() == b"compiled"
+    assert not (venv / "bin" / "pip").exists()  # no pip: nothing is installed on the host
+    assert (venv / "bin" / "tool").read_text() == f"#!{venv}/bin/python\nimport pkg\n"
+    assert stat.S_IMODE((venv / "bin" / "tool").stat().st_mode) == 0o755
+    assert not (directory / "site-packages").exists()
+    assert not (directory / "scripts").exists()
+    ran = subprocess.run([str(venv / "bin" / "python"), "-c", "import pkg; print(pkg.x)"], capture_output=True)
+    assert ran.stdout.strip() == b"1"
 
 
-def test_a_source_change_links_the_previous_packages_and_rewrites_their_scripts(
-    release: ModuleType, tmp_path: Path
-) -> None:
-    old = fake_venv(
-        tmp_path / "r1" / "venv",
-        {
-            "lib/python3.11/site-packages/pkg/mod.py": "x = 1\n",
-            "bin/tool": f"#!{tmp_path}/r1/venv/bin/python\nimport pkg\n",
-            "bin/other": "#!/bin/sh\necho other\n",
-        },
-    )
-    (old / "bin" / "tool").chmod(0o755)
-    new = fake_venv(tmp_path / "r2" / "venv", {"bin/activate": "# new venv's own\n"})
-    assert release.clone_venv(old, new)
-    linked = new / "lib/python3.11/site-packages/pkg/mod.py"
-    assert (linked.read_text(), linked.stat().st_ino) == (
-        "x = 1\n",
-        (old / "lib/python3.11/site-packages/pkg/mod.py").stat().st_ino,
-    )
-    assert (new / "bin" / "tool").read_text() == f"#!{new}/bin/python\nimport pkg\n"
-    assert stat.S_IMODE((new / "bin" / "tool").stat().st_mode) == 0o755
-    assert not (new / "bin" / "other").exists()  # not one of the venv's console scripts
-    assert (new / "bin" / "activate").read_text() == "# new venv's own\n"
+def test_an_artifact_of_another_python_is_refused(release: ModuleType, tmp_path: Path) -> None:
+    unpacked(tmp_path, "r1", "2.7")
+    with pytest.raises(RuntimeError, match=r"built for Python 2\.7"):
+        release.converge(tmp_path, "r1", sys.executable, OWNER, GROUP)
+    assert not (tmp_path / "releases" / "r1" / ".installed").exists()
 
 
-@pytest.mark.parametrize("interpreter", ["python", "python3", "python3.11"])
-def test_scripts_of_a_venv_made_by_another_installer_are_rewritten_too(
-    release: ModuleType, tmp_path: Path, interpreter: str
-) -> None:
-    """A release installed by an earlier lab (venv/bin/pip: shebang python3) still gives its scripts."""
-    old = fake_venv(
-        tmp_path / "r1" / "venv",
-        {"bin/supervisord": f"#!{tmp_path}/r1/venv/bin/{interpreter}\nimport supervisor\n"},
-    )
-    new = fake_venv(tmp_path / "r2" / "venv", {})
-    assert release.clone_venv(old, new)
-    assert (new / "bin" / "supervisord").read_text() == f"#!{new}/bin/python\nimport supervisor\n"
-
-
-def test_packages_of_another_python_are_not_linked(release: ModuleType, tmp_path: Path) -> None:
-    old = fake_venv(tmp_path / "r1" / "venv", {})
-    (old / "lib" / "python3.11").rename(old / "lib" / "python3.12")
-    new = fake_venv(tmp_path / "r2" / "venv", {})
-    assert not release.clone_venv(old, new)
-    assert list((new / "lib/python3.11/site-packages").iterdir()) == []
+def test_a_script_without_the_placeholder_interpreter_is_refused(release: ModuleType, tmp_path: Path) -> None:
+    directory = unpacked(tmp_path, "r1", release.venv_python_version(sys.executable))
+    (directory / "scripts" / "tool").write_text("#!/bin/sh\necho\n")
+    with pytest.raises(RuntimeError, match="does not start with #!python"):
+        release.converge(tmp_path, "r1", sys.executable, OWNER, GROUP)
 
 
 def test_diff_mode_shows_the_content_and_attributes_about_to_change(lab_files: ModuleType, tmp_path: Path) -> None:
@@ -261,3 +239,20 @@ def test_check_mode_before_the_owner_exists_reports_instead_of_failing(lab_files
     assert lab_files.place([directory], [], [], check=True) == [(str(tmp_path), ["mode", "owner"])]
     with pytest.raises(KeyError):
         lab_files.place([directory], [], [])
+
+
+def test_the_tarball_is_unpacked_with_its_modes_then_removed(release: ModuleType, tmp_path: Path) -> None:
+    built = unpacked(tmp_path / "controller", "r1", release.venv_python_version(sys.executable))
+    (built / "scripts" / "tool").chmod(0o755)
+    tarball = tmp_path / "root" / "releases" / "r1.tar"
+    tarball.parent.mkdir(parents=True)
+    subprocess.run(["tar", "-c", "-f", str(tarball), "-C", str(built), "."], check=True)
+    (tmp_path / "root" / "releases" / "r1").mkdir()  # an earlier attempt's leftovers are replaced
+    (tmp_path / "root" / "releases" / "r1" / "partial").write_text("")
+    result = release.converge(tmp_path / "root", "r1", sys.executable, OWNER, GROUP, tarball)
+    directory = tmp_path / "root" / "releases" / "r1"
+    assert result["installed"]
+    assert not tarball.exists()
+    assert not (directory / "partial").exists()
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o755
+    assert (directory / "venv" / "bin" / "tool").read_text().startswith(f"#!{directory}/venv/bin/python\n")

@@ -89,5 +89,20 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_timeout(
     assert stubborn.wait(timeout=5) == -9
 
 
+def test_no_timeout_kills_at_once_and_waits_until_they_are_gone(
+    lab_processes: ModuleType, tmp_path: Path, started: list[subprocess.Popen[bytes]]
+) -> None:
+    stubborn = spawn(started, STUBBORN, tmp_path)
+    assert stubborn.stdout is not None
+    assert stubborn.stdout.readline() == b"ready\n"
+
+    stopped, killed = lab_processes.stop(str(tmp_path), timeout=0)
+    assert [p.pid for p in stopped] == [stubborn.pid]
+
+    assert [p.pid for p in killed] == [stubborn.pid]
+    assert stubborn.wait(timeout=5) == -9
+    assert lab_processes.lab_processes(str(tmp_path), frozenset()) == []
+
+
 def test_nothing_to_stop_changes_nothing(lab_processes: ModuleType, tmp_path: Path) -> None:
     assert lab_processes.stop(str(tmp_path), timeout=1) == ([], [])

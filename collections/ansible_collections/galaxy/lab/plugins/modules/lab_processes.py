@@ -37,7 +37,9 @@ options:
     choices: [absent]
     default: absent
   timeout:
-    description: Seconds from SIGTERM until the processes still running get SIGKILL.
+    description:
+      - Seconds from SIGTERM until the processes still running get SIGKILL. C(0) sends SIGKILL at once
+        (a lab about to be removed has nothing to stop gracefully).
     type: float
     default: 10
 author: Galaxy lab
@@ -64,6 +66,8 @@ killed:
 """
 
 POLL_SECONDS = 0.05
+# After SIGKILL, how long a process may still be listed (exiting, or a zombie of another parent) at least.
+KILLED_GRACE_SECONDS = 5.0
 PROC = "/proc"
 
 
@@ -148,7 +152,7 @@ def stop(root: str, timeout: float) -> tuple[list[LabProcess], list[LabProcess]]
             _signal([p for p in fresh if not is_supervisord(p)], signal.SIGTERM)
         stopped.update((p.pid, p) for p in fresh)
         time.sleep(POLL_SECONDS)
-        if time.monotonic() >= deadline + timeout:  # SIGKILLed and still listed: zombies of another parent
+        if time.monotonic() >= deadline + max(timeout, KILLED_GRACE_SECONDS):  # zombies of another parent
             break
     return list(stopped.values()), list(killed.values())
 

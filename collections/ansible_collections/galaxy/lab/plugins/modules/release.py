@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import grp
-import hashlib
+import json
 import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,12 @@ DOCUMENTATION = r"""
 module: release
 short_description: Install an unpacked lab release into releases/<id>/venv, point current at it, prune
 description:
-  - C(<root>/releases/<id>/) holds the unpacked artifact (wheel, requirements.lock, wheelhouse/).
-    Unless its C(.installed) marker exists, creates C(venv/) and installs the locked requirements and
-    the project wheel from the wheelhouse in one pip run (no index, no resolver, the lock is complete),
-    then writes the marker.
-  - Without pip in the venv when the interpreter has pip 22.3 or later (its C(--python) option), which
-    saves the venv's own pip install; otherwise the venv gets pip from ensurepip.
-  - When the release current points at has the same lock (only the source changed), its installed
-    packages are hard-linked into the new venv (console scripts rewritten to it) and pip reinstalls only
-    the project wheel.
+  - C(<root>/releases/<id>/) holds the unpacked artifact (by this call, from C(tarball)): artifact.json,
+    requirements.lock, and the lock and project installed on the controller with their bytecode compiled
+    (site-packages/, scripts/).
+    Unless its C(.installed) marker exists, creates a bare C(venv/) (no pip), moves site-packages/ into
+    it, writes the console scripts with the venv's interpreter, then writes the marker. No pip runs on
+    the host; the host's Python must be the version the artifact was built for.
   - Points C(<root>/current) at the release (atomically) and, when current moved, removes every release
     but this one and the one current pointed at before, so a running supervisord's files stay until the
     next release.
@@ -41,22 +37,23 @@ options:
     description: The release (artifact) id; names C(releases/<id>/).
     type: str
     required: true
-  wheel:
-    description: File name of the project wheel in the release directory.
-    type: str
-    required: true
   python:
     description: Interpreter the venv is created with.
     type: path
     default: /usr/bin/python3
   owner:
-    description: Owner of the marker and the current symlink.
+    description: Owner of the release files, the marker and the current symlink.
     type: str
     default: root
   group:
-    description: Group of the marker and the current symlink.
+    description: Group of the release files, the marker and the current symlink.
     type: str
     default: root
+  tarball:
+    description:
+      - The artifact tarball on the host. When the release is not installed yet, it is unpacked into
+        C(releases/<id>/) (replacing a partial earlier attempt), then removed.
+    type: path
 author: Galaxy lab
 """
 
@@ -81,58 +78,17 @@ changed_items:
   returned: always
 """
 
-PIP_WITH_PYTHON_OPTION = (22, 3)
 MARKER = ".installed"
 
 
-def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.strip().split(".")[:2]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
-
-
-def outside_pip(python: str) -> bool:
-    """Whether ``python -m pip --python <venv>`` can install into a venv made without pip."""
+def venv_python_version(python: str) -> str:
+    """``major.minor`` of the interpreter the venv is made with."""
     found = subprocess.run(
-        [python, "-c", "import pip; print(pip.__version__)"], capture_output=True, text=True, check=False
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True, check=False
     )
-    return found.returncode == 0 and _version(found.stdout) >= PIP_WITH_PYTHON_OPTION
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def install_argv(python: str, venv: Path, requirements: Path, wheelhouse: Path, use_outside_pip: bool) -> list[str]:
-    pip = (
-        [python, "-m", "pip", "--python", str(venv / "bin" / "python")]
-        if use_outside_pip
-        else [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-        ]
-    )
-    return [
-        *pip,
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--root-user-action=ignore",
-        "--no-index",
-        "--no-deps",
-        "--find-links",
-        str(wheelhouse),
-        "--require-hashes",
-        "-r",
-        str(requirements),
-    ]
+    if found.returncode != 0:
+        raise RuntimeError(f"{python} does not run: {found.stderr.strip()[-500:]}")
+    return found.stdout.strip()
 
 
 def _run(argv: Sequence[str]) -> None:
@@ -141,61 +97,50 @@ def _run(argv: Sequence[str]) -> None:
         raise RuntimeError(f"{' '.join(argv[:4])} ... failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
-def _site_packages(venv: Path) -> list[Path]:
-    return sorted(venv.glob("lib/python3*/site-packages"))
+def install(release: Path, python: str) -> None:
+    """``venv/``: a bare venv (no pip) given the release's installed tree, which the controller built.
 
-
-def clone_venv(previous: Path, venv: Path) -> bool:
-    """Hard-link the previous release's installed packages into ``venv`` (made without pip), with its
-    console scripts rewritten to this venv's Python. False (nothing done) when they are not compatible."""
-    old_site, new_site = _site_packages(previous), _site_packages(venv)
-    if len(old_site) != 1 or [p.relative_to(previous) for p in old_site] != [p.relative_to(venv) for p in new_site]:
-        return False
-    shutil.rmtree(new_site[0])
-    # A hard link shares the file, never its name: pip replaces files (new inodes), so neither release
-    # can change the other's, and pruning one release leaves the other's links intact.
-    shutil.copytree(old_site[0], new_site[0], symlinks=True, copy_function=os.link)
-    # Whichever of the venv's interpreters (python, python3, python3.11) an installer wrote in the shebang.
-    interpreter = f"#!{previous / 'bin'}/python".encode()
-    for script in sorted((previous / "bin").iterdir()):
-        target = venv / "bin" / script.name
-        if target.exists() or target.is_symlink() or script.is_symlink() or not script.is_file():
-            continue
-        first, newline, rest = script.read_bytes().partition(b"\n")
-        if newline and first.startswith(interpreter) and first[len(interpreter) :].strip(b"0123456789.") == b"":
-            target.write_bytes(f"#!{venv / 'bin' / 'python'}\n".encode() + rest)
-            target.chmod(script.stat().st_mode & 0o7777)
-    return True
-
-
-def _reusable(previous: Path, release: Path) -> bool:
-    """The previous release has the same lock installed: only the project wheel differs."""
-    try:
-        same_lock = (previous / "requirements.lock").read_bytes() == (release / "requirements.lock").read_bytes()
-    except OSError:
-        return False
-    return same_lock and (previous / MARKER).is_file() and (previous / "venv" / "bin" / "python").exists()
-
-
-def install(release: Path, wheel: str, python: str, previous: Path | None = None) -> bool:
-    """``venv/`` with the lock and the project wheel from the release's own wheelhouse, in one pip run.
-
-    With a previous release of the same lock (a source change), its packages are hard-linked instead
-    and pip installs only the project wheel. Returns whether that shortcut was taken.
+    The unpacked ``site-packages/`` (packages and their compiled bytecode) is moved into the venv, the
+    ``scripts/`` are written to ``venv/bin`` with the venv's interpreter: no pip, no compiling here.
     """
+    info = json.loads((release / "artifact.json").read_text())
+    built_for, have = info.get("python", ""), venv_python_version(python)
+    if built_for != have:
+        raise RuntimeError(f"the artifact was built for Python {built_for or '?'}, {python} is Python {have}")
+    tree = release / "site-packages"
+    if not tree.is_dir():
+        raise RuntimeError(f"{tree} is missing: unpack the artifact into {release} first")
     venv = release / "venv"
-    use_outside_pip = outside_pip(python)
-    _run([python, "-m", "venv", "--clear", *(["--without-pip"] if use_outside_pip else []), str(venv)])
-    project = release / wheel
-    cloned = bool(use_outside_pip and previous and _reusable(previous, release) and clone_venv(previous / "venv", venv))
-    with tempfile.TemporaryDirectory(prefix="galaxylab-release-") as scratch:
-        # Hash-checking mode (the lock's hashes) needs one for the project wheel too: the unpacked one's.
-        requirements = Path(scratch) / "requirements.txt"
-        locked = "" if cloned else (release / "requirements.lock").read_text().rstrip() + "\n"
-        requirements.write_text(f"{locked}{project.as_uri()} --hash=sha256:{_sha256(project)}\n")
-        argv = install_argv(python, venv, requirements, release / "wheelhouse", use_outside_pip)
-        _run([*argv, "--force-reinstall"] if cloned else argv)
-    return cloned
+    _run([python, "-m", "venv", "--clear", "--without-pip", str(venv)])
+    site = venv / "lib" / f"python{have}" / "site-packages"
+    shutil.rmtree(site)
+    os.rename(tree, site)
+    interpreter = f"#!{venv / 'bin' / 'python'}\n".encode()
+    for script in sorted((release / "scripts").iterdir()):
+        first, newline, rest = script.read_bytes().partition(b"\n")
+        if first != b"#!python" or not newline:
+            raise RuntimeError(f"{script} does not start with #!python")
+        target = venv / "bin" / script.name
+        target.write_bytes(interpreter + rest)
+        target.chmod(0o755)
+    shutil.rmtree(release / "scripts")
+
+
+def unpack(tarball: Path, release: Path, uid: int, gid: int) -> None:
+    """The artifact tarball (copied to the host) unpacked into ``release``, owned by uid:gid, then removed.
+
+    The artifact's modes are kept (0755 directories and scripts, 0644 files: readable by the lab user);
+    an earlier attempt's partial directory is replaced.
+    """
+    if release.exists():
+        shutil.rmtree(release)
+    release.mkdir(mode=0o755)
+    _run(["tar", "-x", "--no-same-owner", "--same-permissions", "-f", str(tarball), "-C", str(release)])
+    if (uid, gid) != (os.geteuid(), os.getegid()):
+        for path in (release, *release.rglob("*")):
+            os.lchown(path, uid, gid)
+    release.chmod(0o755)
+    tarball.unlink()
 
 
 def _ids(owner: str, group: str) -> tuple[int, int]:
@@ -217,7 +162,9 @@ def point_current(root: Path, release: Path, uid: int, gid: int) -> bool:
     return True
 
 
-def converge(root: Path, release_id: str, wheel: str, python: str, owner: str, group: str) -> dict[str, Any]:
+def converge(
+    root: Path, release_id: str, python: str, owner: str, group: str, tarball: Path | None = None
+) -> dict[str, Any]:
     uid, gid = _ids(owner, group)
     releases = root / "releases"
     release = releases / release_id
@@ -227,13 +174,15 @@ def converge(root: Path, release_id: str, wheel: str, python: str, owner: str, g
     items: list[str] = []
     installed = not marker.is_file()
     if installed:
-        if not (release / wheel).is_file():
-            raise RuntimeError(f"{release / wheel} is missing: unpack the artifact into {release} first")
-        cloned = install(release, wheel, python, releases / previous if previous else None)
+        if tarball is not None:
+            unpack(tarball, release, uid, gid)
+        if not (release / "artifact.json").is_file():
+            raise RuntimeError(f"{release / 'artifact.json'} is missing: unpack the artifact into {release} first")
+        install(release, python)
         marker.write_text(f"{release_id}\n")
         os.chown(marker, uid, gid)
         os.chmod(marker, 0o644)
-        items.append(f"{release} (installed{', packages linked from ' + previous if cloned else ''})")
+        items.append(f"{release} (installed)")
     pruned: list[str] = []
     # Pruned when current moves, so a repeated call keeps what the switch kept.
     if point_current(root, release, uid, gid):
@@ -257,16 +206,17 @@ def main() -> None:
         argument_spec={
             "root": {"type": "path", "required": True},
             "id": {"type": "str", "required": True},
-            "wheel": {"type": "str", "required": True},
             "python": {"type": "path", "default": "/usr/bin/python3"},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
+            "tarball": {"type": "path"},
         },
     )
     params = module.params
     try:
+        tarball = Path(params["tarball"]) if params["tarball"] else None
         result = converge(
-            Path(params["root"]), params["id"], params["wheel"], params["python"], params["owner"], params["group"]
+            Path(params["root"]), params["id"], params["python"], params["owner"], params["group"], tarball
         )
     except (OSError, RuntimeError, KeyError) as error:
         module.fail_json(msg=f"installing release {params['id']} failed: {error}")
