@@ -34,6 +34,8 @@ SELECTED_ENV = "GALAXYLAB_CHECK_BOUNDARIES"
 # pytest plugins of the venv that the lab's checks never use (the unit tests do): importing them costs
 # every pytest process of a run (controller and each xdist worker) about 1.5 s of CPU.
 UNUSED_PLUGINS = ("schemathesis", "hypothesispytest", "anyio")
+# Workers per core by default (default_workers): the suites wait far more than they compute.
+WORKERS_PER_CPU = 3
 
 
 @dataclass
@@ -138,6 +140,13 @@ def pytest_command(
     return command
 
 
+def default_workers(boundaries: int, cpus: int) -> int:
+    """One xdist worker per boundary and one for the state checks, at most WORKERS_PER_CPU per core: the
+    suites mostly wait (on the lab's services, on retries and windows, on a boundary's lock while one of its
+    disruptive tests runs), so a worker per core would leave the cores idle and the boundaries queued."""
+    return max(2, min(boundaries + 1, WORKERS_PER_CPU * cpus))
+
+
 def check(
     out: Output,
     project: Project,
@@ -150,7 +159,7 @@ def check(
     project.inventory(inventory_path)
     selected = [m.boundary for m in project.select(names)]
     run = new_run(project.reports)
-    count = workers or min(os.cpu_count() or 1, max(2, len(selected)))
+    count = workers or default_workers(len(selected), os.cpu_count() or 1)
     command = pytest_command(selected, run, keyword, no_disruptive, count)
     tally, started = LiveTally(), time.monotonic()
     log = run / "pytest.log"

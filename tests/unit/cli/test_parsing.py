@@ -106,3 +106,10 @@ def test_live_tally_of_events() -> None:
         tally.take({"event": "result", "boundary": "gatewayuser", "outcome": outcome, "seconds": 1.0})
     row = tally.rows["gatewayuser"]
     assert (row.done, row.total, row.passed, row.failed, row.skipped) == (3, 3, 1, 1, 1)
+
+
+def test_check_runs_a_worker_per_boundary_and_the_state_checks_up_to_a_few_per_core() -> None:
+    assert checks.default_workers(10, 2) == 2 * checks.WORKERS_PER_CPU
+    assert checks.default_workers(3, 2) == 4
+    assert checks.default_workers(1, 2) == 2
+    assert checks.default_workers(1, 1) == 2
