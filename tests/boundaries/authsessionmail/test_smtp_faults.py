@@ -1,5 +1,6 @@
-"""SMTP failures of the auth-code mail: 4xx retried on Mail's schedule and delivered later; 5xx and an ended
-lifetime dead-lettered, never retried.
+"""SMTP failures of the auth-code mail: 4xx retried on Mail's schedule and delivered later; 5xx dead-lettered,
+never retried. (An ended lifetime is proven in gatewayauthsessionusermail, whose lifetime is short: this
+boundary's is long enough for 1,000 queued deliveries to drain across a restart.)
 
 Each fault is planted at the sink for the test's own recipient only, so the
 tests run alongside the others; the ``faults`` fixture removes them afterwards.
@@ -178,47 +179,3 @@ async def test_permanently_refused_code_never_reaches_the_mailbox(
     refused_for_good: Delivery, sink: SmtpSink, email: str
 ) -> None:
     assert await sink.messages(to=email) == []
-
-
-# --- lifetime: retried until it ends, then dead-lettered ---------------------------------------------------
-
-
-@pytest.fixture
-async def expired(
-    authsession: AuthSessionClient,
-    faults: SinkFaults,
-    mail: MailClient,
-    operator: OperatorClient,
-    email: str,
-    mail_settings: MailSettings,
-) -> Delivery:
-    """The auth-code mail of ``email`` after the sink answered every attempt 451 for its whole lifetime."""
-    await faults.add(code=TRANSIENT, recipient=email, times=None)
-    await authsession.start_challenge(email)
-    delivery = await the_delivery(operator, email)
-    return await final(mail, delivery.delivery_id, within=mail_settings.lifetime + SETTLE_SECONDS)
-
-
-async def test_delivery_is_retried_throughout_its_lifetime_then_fails_as_retries_exhausted(
-    expired: Delivery,
-    operator: OperatorClient,
-    redis: aioredis.Redis,
-    sink: SmtpSink,
-    email: str,
-    mail_settings: MailSettings,
-) -> None:
-    """One test for both halves: each waits out a whole delivery lifetime (90 s in this boundary)."""
-    history = (await operator.delivery(expired.delivery_id)).history
-    lived = (history[-1].at - expired.created_at).total_seconds()
-
-    # It gives up only when the next retry would fall after the lifetime's end.
-    assert lived >= mail_settings.lifetime - max(mail_settings.retry_schedule) - CLOCK_SLACK_SECONDS, lived
-    assert len(history) > len(mail_settings.retry_schedule), [a.outcome for a in history]
-    tried = [a for a in await sink.attempts() if email in a.rcpt_tos]
-    assert {a.outcome for a in tried} == {"refused"}
-    assert await sink.messages(to=email) == []
-
-    assert expired.status == "failed"
-    letter = await dead_letter(redis, expired.delivery_id)
-    streams.validate(redis_keys.MAIL_DELIVERIES_DEAD, letter)
-    assert letter["reason"] == "retries_exhausted"
