@@ -11,6 +11,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from galaxy.common.settings import ConfigError, ListenerSettings, read_setting_file
 
@@ -58,3 +59,12 @@ def client_tls(settings: ListenerSettings) -> ssl.SSLContext:
     if settings.tls_ca_file is None:
         return client_context()
     return read_setting_file(settings, "tls_ca_file", client_context)
+
+
+def client_verify(settings: ListenerSettings, *urls: str) -> ssl.SSLContext | bool:
+    """What the HTTP clients of ``urls`` verify with: ``client_tls`` when one of them is ``https://`` or
+    ``TLS_CA_FILE`` is set (read now); else ``True`` (galaxy_contracts' clients then build no context for a plain
+    ``http://`` callee). Loading the system's CAs into a context nobody uses costs ~2 MB of the process's memory."""
+    if settings.tls_ca_file is None and not any(urlsplit(url).scheme == "https" for url in urls):
+        return True
+    return client_tls(settings)

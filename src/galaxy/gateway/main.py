@@ -19,7 +19,7 @@ from galaxy.common.admin import Check, admin_app, listener
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, Server, StartupFailed, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
-from galaxy.common.tls import ServerTLS, client_tls, server_tls
+from galaxy.common.tls import ServerTLS, client_verify, server_tls
 from galaxy.gateway.adapters.authsession import HttpAuthSession
 from galaxy.gateway.adapters.login_starts import RedisLoginStarts
 from galaxy.gateway.adapters.push_log import RedisPushLog
@@ -59,7 +59,7 @@ class Resources:
         authsession_token = read_setting_file(settings, "authsession_token_file", read_secret)
         user_token = read_setting_file(settings, "user_token_file", read_secret)
         keys = read_setting_file(settings, "token_keys_file", load_public_keys)
-        verify = client_tls(settings)
+        verify = client_verify(settings, settings.authsession_url, settings.user_url)
         return cls(
             redis=connect_service(settings),
             authsession=AuthSessionClient(settings.authsession_url, authsession_token, timeout=timeout, verify=verify),

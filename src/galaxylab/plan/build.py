@@ -110,7 +110,7 @@ def _group(res: Resolved, host: Host, generated: dict[str, str], release: str, r
     for component in res.boundary.components:
         if res.hosts[component] == host:
             spec = res.catalog.spec(component)
-            env = {**environment(res, component, generated), RELEASE_ENV: release}
+            env = {**environment(res, component, generated), **spec.process_environment, RELEASE_ENV: release}
             programs.append(_program(res, component, [host.venv_bin(spec.program)], env, PRIORITIES[spec.tier]))
     return {
         "boundary": res.name,

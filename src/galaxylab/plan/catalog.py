@@ -86,6 +86,9 @@ class ComponentSpec(_Spec):
     generated: dict[str, Literal["signing_kid"]] = {}
     links: dict[str, Link] = {}
     settings: dict[str, str] = {}
+    # Variables of the program's process itself (the C library's, the interpreter's): not settings, so
+    # without the prefix and not in the manifest.
+    process_environment: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -100,6 +103,9 @@ class ComponentSpec(_Spec):
         bad = [name for name in names if not re.match(SETTING_NAME, name)]
         if bad:
             raise ValueError(f"settings {bad} must be UPPER_CASE without the prefix")
+        prefixed = [name for name in self.process_environment if name.startswith(self.env_prefix)]
+        if prefixed or not all(re.match(SETTING_NAME, name) for name in self.process_environment):
+            raise ValueError(f"process_environment {sorted(self.process_environment)}: UPPER_CASE, not settings")
         return self
 
 

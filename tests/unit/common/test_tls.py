@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from galaxy.common.serve import http_servers
 from galaxy.common.settings import ConfigError, ProgramSettings
-from galaxy.common.tls import client_context, client_tls, server_tls
+from galaxy.common.tls import client_context, client_tls, client_verify, server_tls
 from tests.unit.common.certs import TlsFiles, write_tls
 from tests.unit.common.ports import closed_port
 
@@ -110,3 +110,18 @@ def test_a_key_that_is_not_the_certificates_is_refused_naming_the_variable_not_t
 def test_an_unreadable_ca_file_is_refused_naming_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^GALAXY_PROBE_TLS_CA_FILE: cannot read"):
         client_tls(settings(tls_ca_file=tmp_path / "missing.pem"))
+
+
+def test_clients_of_plain_http_callees_get_no_context_and_an_https_callee_or_a_ca_file_gets_one(tls: TlsFiles) -> None:
+    assert client_verify(settings(), "http://127.0.0.1:1", "http://127.0.0.1:2") is True
+    https = client_verify(settings(), "http://127.0.0.1:1", "https://127.0.0.1:2")
+    assert isinstance(https, ssl.SSLContext)
+    assert https.verify_mode == ssl.CERT_REQUIRED
+    lab_ca = client_verify(settings(tls_ca_file=tls.ca), "http://127.0.0.1:1")
+    assert isinstance(lab_ca, ssl.SSLContext)
+    assert lab_ca.get_ca_certs()
+
+
+def test_a_ca_file_is_read_even_when_every_callee_is_plain_http(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^GALAXY_PROBE_TLS_CA_FILE: cannot read"):
+        client_verify(settings(tls_ca_file=tmp_path / "missing.pem"), "http://127.0.0.1:1")

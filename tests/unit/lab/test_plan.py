@@ -134,6 +134,14 @@ def test_callers_send_their_own_token_file() -> None:
     assert gateway["GALAXY_GATEWAY_AUTHSESSION_TOKEN_FILE"].endswith("/gatewayauthsession/gateway.token")
 
 
+def test_a_process_variable_reaches_the_program_unprefixed_and_stays_out_of_the_manifest() -> None:
+    result = build()
+    assert programs(result)["gatewayuser-gateway"]["env"]["MALLOC_ARENA_MAX"] == "2"
+    manifest = Manifest.model_validate(result["manifests"]["gatewayuser"])
+    assert "MALLOC_ARENA_MAX" not in manifest.component("gateway").settings
+    assert "MALLOC_ARENA_MAX" not in programs(result)["gatewayuser-user"]["env"]
+
+
 def test_programs_run_from_the_current_release_and_carry_its_id() -> None:
     program = programs(build())["authsessionuser-user"]
     assert shlex.split(program["command"]) == ["/opt/galaxylab/current/venv/bin/galaxy-user"]
@@ -456,6 +464,8 @@ def test_a_made_up_kind_registered_only_in_the_catalog_is_planned_wired_probed_a
         ({"links": {"X_URL": plan.Link(to=("nosuch",))}}, "links to unknown kinds"),
         ({"secrets": {"KEY_FILE": "nosuch.pem"}}, "unknown secret files"),
         ({"settings": {"lower": "x"}}, "UPPER_CASE"),
+        ({"process_environment": {"GALAXY_AUDIT_PORT": "1"}}, "process_environment"),
+        ({"process_environment": {"lower": "1"}}, "process_environment"),
     ],
 )
 def test_a_bad_catalog_entry_is_refused_with_a_clear_message(change: dict[str, Any], message: str) -> None:
