@@ -116,14 +116,25 @@ async def collect(sink: SmtpSink, mark: int, delivery_ids: set[str]) -> dict[str
     return arrived
 
 
-async def sink_smtp(manifest: Manifest, count: int, concurrency: int) -> dict[str, float]:
+async def sink_smtp(
+    manifest: Manifest, secrets: lab_secrets.LabSecrets, count: int, concurrency: int
+) -> dict[str, float]:
     host, port = manifest.endpoint(SINK).rsplit(":", 1)
+    # With the lab's TLS on the sink's SMTP port is implicit TLS (SMTPS), verified with the lab's CA.
+    tls = lab_secrets.tls_context(secrets.tls_ca) if manifest.component(SINK).tls and secrets.tls_ca else None
     tag = uuid.uuid4().hex[:12]
     connections = max(1, min(concurrency, count))
 
     async def session(index: int) -> int:
         sent = 0
-        async with aiosmtplib.SMTP(hostname=host, port=int(port), timeout=CLIENT_TIMEOUT, start_tls=False) as smtp:
+        async with aiosmtplib.SMTP(
+            hostname=host,
+            port=int(port),
+            timeout=CLIENT_TIMEOUT,
+            use_tls=tls is not None,
+            tls_context=tls,
+            start_tls=False,
+        ) as smtp:
             for n in range(index, count, connections):
                 message = EmailMessage()
                 message["From"] = f"bench@{EMAIL_DOMAIN}"
@@ -142,13 +153,14 @@ async def sink_smtp(manifest: Manifest, count: int, concurrency: int) -> dict[st
 
 async def run(count: int, concurrency: int) -> dict[str, Any]:
     manifest = manifest_of(BOUNDARY)
-    token = lab_secrets.read(manifest).service_token(LAB_CALLER)
+    secrets = lab_secrets.read(manifest)
+    token = secrets.service_token(LAB_CALLER)
     async with (
-        MailClient(manifest.url(MAIL), token, timeout=CLIENT_TIMEOUT) as mail,
-        SmtpSink(manifest.component(SINK).admin_url, token, timeout=CLIENT_TIMEOUT) as sink,
+        MailClient(manifest.url(MAIL), token, timeout=CLIENT_TIMEOUT, verify=secrets.verify()) as mail,
+        SmtpSink(manifest.component(SINK).admin_url, token, timeout=CLIENT_TIMEOUT, verify=secrets.verify()) as sink,
     ):
         through_mail = await deliveries(mail, sink, count, concurrency)
-    direct = await sink_smtp(manifest, count, concurrency)
+    direct = await sink_smtp(manifest, secrets, count, concurrency)
     return {
         "boundary": BOUNDARY,
         "concurrency": concurrency,

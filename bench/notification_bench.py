@@ -170,8 +170,9 @@ async def write_intents(
     await asyncio.gather(*(writer() for _ in range(concurrency)))
 
 
-async def seed_users(manifest: Manifest, token: str, users: int, tag: str) -> list[str]:
-    async with StubControl(manifest.url(USER_STUB), token) as stub:
+async def seed_users(manifest: Manifest, secrets: lab_secrets.LabSecrets, users: int, tag: str) -> list[str]:
+    token = secrets.service_token(LAB_CALLER)
+    async with StubControl(manifest.url(USER_STUB), token, verify=secrets.verify()) as stub:
         return [(await stub.seed_account(unique_email(tag), display_name=f"{tag} {n}")).user_id for n in range(users)]
 
 
@@ -179,10 +180,11 @@ async def push(manifest: Manifest, count: int, concurrency: int, users: int, sub
     secrets = lab_secrets.read(manifest)
     redis = lab_redis.client(manifest)
     intent_type = only_type(catalog.push_types(), "push")
-    user_ids = await seed_users(manifest, secrets.service_token(LAB_CALLER), users, "notifbench")
+    user_ids = await seed_users(manifest, secrets, users, "notifbench")
     minter = sessions.minter(manifest, redis, secrets)
     tokens = [(n % users, (await minter.open(user_ids[n % users])).token) for n in range(subscriptions)]
-    gateways = [GatewayClient(manifest.endpoint(GATEWAY)) for _ in range(users)]  # one channel per user
+    roots = secrets.tls_ca if manifest.component(GATEWAY).tls else None  # the lab's CA with its TLS on
+    gateways = [GatewayClient(manifest.endpoint(GATEWAY), root_certificates=roots) for _ in range(users)]
     cursor = await push_cursor(redis, catalog.intent(intent_type, user_ids[0]))
     tally = Tally()
     subs = [Subscription(gateways[user], token, user, cursor, tally) for user, token in tokens]
@@ -262,7 +264,7 @@ async def to_mail(manifest: Manifest, count: int, concurrency: int, users: int) 
     secrets = lab_secrets.read(manifest)
     redis = lab_redis.client(manifest)
     intent_type = only_type(catalog.email_types(), "email")
-    user_ids = await seed_users(manifest, secrets.service_token(LAB_CALLER), users, "notifmailbench")
+    user_ids = await seed_users(manifest, secrets, users, "notifmailbench")
     try:
         cursor = await lab_redis.last_id(redis, redis_keys.MAIL_DELIVERIES)
         progress(f"{manifest.boundary}: {count} intents of {intent_type}")

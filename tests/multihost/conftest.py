@@ -10,7 +10,8 @@ builds namespaces, a bridge and sshds on the machine. The session:
    SSH port, the run's key and ssh_config, a galaxylab_root per host), and runs
    ``playbooks/up.yml`` with it and a state dir of its own, from a frozen copy of the tree (like
    bench/lab_timing.py), so edits made meanwhile change nothing mid-run;
-4. at the end runs ``playbooks/down.yml`` (unless a test did) and removes everything it made.
+4. at the end runs ``galaxylab down`` with that inventory (unless a test did: the teardown playbook, then
+   the CLI's check that nothing is left) and removes everything it made.
 """
 
 from __future__ import annotations
@@ -100,6 +101,6 @@ def lab(netns_hosts: NetnsLab, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield lab
         finally:
             if not lab.torn_down:
-                report = lab.playbook("playbooks/down.yml")
-                if report.returncode != 0:
-                    print(f"teardown failed:\n{report.output[-3000:]}", file=sys.stderr)
+                result = lab.down()
+                if result.code != 0:
+                    print(f"teardown failed: {result.explain()}", file=sys.stderr)

@@ -5,6 +5,8 @@ Fixtures and hooks are in tests/multihost/conftest.py."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -15,6 +17,7 @@ import testinfra
 import yaml
 
 from galaxylab import idempotence
+from tests.harness.cli import Result
 from tests.harness.manifest import Manifest, load
 from tests.multihost.netns import NetnsLab
 
@@ -22,6 +25,8 @@ MARKER = "multihost"
 PLAYBOOK_ARGS_ENV = "GALAXYLAB_PLAYBOOK_ARGS"
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "inventory" / "example-multihost"
+# The longest a ``galaxylab`` verb may take (a bring-up over SSH on a loaded machine).
+CLI_TIMEOUT = 600
 # One directory per run below this, one galaxylab_root per host below that.
 ROOTS_PARENT = Path("/opt/galaxylab-mh")
 # What the lab is built and run from, copied once per session.
@@ -125,6 +130,25 @@ class MultihostLab:
 
     def playbook(self, playbook: str) -> idempotence.RunReport:
         return run_playbook(self.project, self.inventory, playbook)
+
+    def cli(self, *args: str) -> Result:
+        """``galaxylab <args> --inventory <the namespace hosts' inventory>``.
+
+        Playbook verbs run in the session's frozen snapshot of the lab sources, like its other playbook
+        runs; ``check`` runs in the repository, which has the suites (the snapshot holds no tests)."""
+        command = [sys.executable, "-m", "galaxylab.cli", *args, "--inventory", str(self.inventory)]
+        cwd = REPO
+        if args[0] in ("up", "down", "idempotence"):
+            # The artifact (and its wheelhouse cache) is built where the real tree keeps it, as the session's runs.
+            command += ["-e", f"artifact_build_dir={REPO / 'build' / 'artifact'}"]
+            cwd = self.project
+        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def down(self) -> Result:
+        """``galaxylab down --json``: the teardown playbook, then the CLI's check that it left nothing."""
+        self.torn_down = True
+        return self.cli("down", "--json")
 
 
 # Every playbook run of the session, for the summary at the end: (playbook, report).

@@ -3,7 +3,7 @@
 In order (one session, no xdist): every component runs under its placed host's supervisord and
 listens on that host's address; the manifest says so; a login through the gateway crosses the
 hosts; a remote component is stopped and started through the harness over SSH; a second
-bring-up changes nothing; teardown leaves nothing on any host.
+bring-up changes nothing; teardown (``galaxylab down``) leaves nothing on any host.
 """
 
 from __future__ import annotations
@@ -259,13 +259,13 @@ def test_bring_up_again_changes_nothing(lab: MultihostLab) -> None:
 @pytest.fixture(scope="module")
 def torn_down(lab: MultihostLab) -> dict[str, Any]:
     before = lab.manifest()
-    report = lab.playbook("playbooks/down.yml")
-    lab.torn_down = True
-    return {"manifest": before, "report": report}
+    return {"manifest": before, "result": lab.down()}
 
 
-def test_teardown_succeeds(torn_down: dict[str, Any]) -> None:
-    assert torn_down["report"].returncode == 0, torn_down["report"].output[-3000:]
+def test_teardown_succeeds_and_the_cli_finds_nothing_left(torn_down: dict[str, Any]) -> None:
+    result = torn_down["result"]
+    assert result.code == 0, result.explain()
+    assert result.document["left"] == [], result.document["left"]
 
 
 @pytest.mark.parametrize("component", components(), ids=placed)

@@ -57,14 +57,36 @@ class ApiError(Exception):
 
 async def bounded(service: str, budget: float, call: Awaitable[T]) -> T:
     """``call`` (a client method) within ``budget`` seconds; ``Unavailable`` when the callee is down, too slow,
-    answered 5xx or answered outside its contract. A 4xx ``ApiError`` passes through for the caller to read."""
+    answered 5xx or answered outside its contract. A 4xx ``ApiError`` passes through for the caller to read.
+
+    The call is not cancelled when the budget ends: it finishes in the background, bounded by the client's own
+    httpx timeouts. Cancelling an httpx request while it waits for a pooled connection leaks that connection's
+    slot for good (httpcore 1.0.9, encode/httpcore#1093); under load (more so with TLS handshakes) every slot
+    leaks and the client answers nothing again until the process restarts."""
+    task = asyncio.ensure_future(call)
     try:
         async with asyncio.timeout(budget):
-            return await call
+            return await asyncio.shield(task)
     except TimeoutError:
+        _finish_in_background(task)
         raise Unavailable(service, f"no answer within {budget:.2f}s") from None
     except ValidationError:
         raise Unavailable(service, "answered outside its contract") from None
+
+
+_BACKGROUND: set[asyncio.Future[Any]] = set()
+
+
+def _finish_in_background(task: asyncio.Future[Any]) -> None:
+    """Keep a call that outlived its budget referenced until it ends, its outcome read and dropped."""
+    _BACKGROUND.add(task)
+    task.add_done_callback(_forget)
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _BACKGROUND.discard(task)
+    if not task.cancelled():
+        task.exception()
 
 
 @functools.cache

@@ -16,5 +16,7 @@ from tests.harness.manifest import Manifest
 async def auth(manifest: Manifest, secrets: lab_secrets.LabSecrets) -> AsyncIterator[AuthSessionClient]:
     """Auth/Session as the gateway calls it (the gateway's service token)."""
     token = secrets.service_token("gateway")
-    async with AuthSessionClient(manifest.url("authsession"), token, timeout=CLIENT_TIMEOUT) as client:
+    async with AuthSessionClient(
+        manifest.url("authsession"), token, timeout=CLIENT_TIMEOUT, verify=lab_secrets.verify(manifest)
+    ) as client:
         yield client

@@ -57,7 +57,10 @@ async def outage(request: pytest.FixtureRequest) -> Outage:
     secrets = lab_secrets.read(manifest)
     async with (
         AuthSessionClient(
-            manifest.url("authsession"), secrets.service_token("gateway"), timeout=CLIENT_TIMEOUT
+            manifest.url("authsession"),
+            secrets.service_token("gateway"),
+            timeout=CLIENT_TIMEOUT,
+            verify=lab_secrets.verify(manifest),
         ) as auth,
         client_for(manifest.component(MAIL_STUB), secrets) as mail_stub,
     ):

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from galaxy_contracts.http import OperatorClient, tls_context
+from galaxy_contracts.http import OperatorClient
+from tests.harness import secrets as lab_secrets
 from tests.harness.mail_operator import MAIL, operator_client
 from tests.harness.mail_operator import operator_token as read_operator_token
 from tests.harness.mailed_codes import OperatorCodes
@@ -30,9 +31,10 @@ def mailed(operator: OperatorClient) -> OperatorCodes:
 
 @pytest.fixture
 async def mail_http(manifest: Manifest) -> AsyncIterator[httpx.AsyncClient]:
-    """Plain HTTP to Mail, no credential: for what a client outside the contract sends."""
+    """Plain HTTP to Mail, no credential: for what a client outside the contract sends (https, verified with
+    the lab's CA, when the lab's TLS is on)."""
     async with httpx.AsyncClient(
-        base_url=manifest.component(MAIL).url or "", timeout=10.0, verify=tls_context()
+        base_url=manifest.component(MAIL).url or "", timeout=10.0, verify=lab_secrets.verify(manifest)
     ) as client:
         yield client
 

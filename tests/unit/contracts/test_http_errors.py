@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from galaxy_contracts.http import ApiError, Unavailable, UserClient, bounded
+from tests.harness.waits import eventually_async
 
 PROBLEM = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "code": "upstream_unavailable"}
 
@@ -97,6 +99,42 @@ async def test_bounded_lets_a_refusal_through() -> None:
     async with client(problem_response(404, code="not_found")) as users:
         with pytest.raises(ApiError):
             await bounded("user", 2, users.get("u_" + "0" * 32))
+
+
+async def slow_not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A callee that answers every request 404 after a while (one connection at a time per request)."""
+    body = b'{"type": "about:blank", "title": "Not Found", "status": 404, "code": "not_found"}'
+    head = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/problem+json\r\ncontent-length: %d\r\n\r\n"
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):  # the client hung up
+        while await reader.readuntil(b"\r\n\r\n"):
+            await asyncio.sleep(0.05)
+            writer.write(head % len(body) + body)
+            await writer.drain()
+
+
+async def test_calls_that_outlive_their_budget_under_pool_contention_leave_the_client_usable() -> None:
+    # Cancelling an httpx request that waits for a pooled connection leaks the slot (httpcore 1.0.9): once
+    # every slot is gone, every later call times out against a healthy callee (seen with the lab's TLS on).
+    server = await asyncio.start_server(slow_not_found, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=2))
+    try:
+        async with UserClient(f"http://127.0.0.1:{port}", "token", timeout=2.0, transport=transport) as users:
+            for _ in range(5):
+                calls = [bounded("user", 0.01, users.get("u_" + "0" * 32)) for _ in range(10)]
+                outcomes = await asyncio.gather(*calls, return_exceptions=True)
+                assert any(isinstance(o, Unavailable) for o in outcomes)
+
+            async def answered() -> None:
+                with pytest.raises(ApiError):
+                    await bounded("user", 1.0, users.get("u_" + "0" * 32))
+
+            await eventually_async(
+                answered, within=15, what="an answer once the slow calls have ended", retry_on=Unavailable
+            )
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @pytest.mark.parametrize(("base_url", "loads"), [("http://user.test", 0), ("https://user.test", 1)])
