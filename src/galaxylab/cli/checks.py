@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from galaxylab import summary
@@ -197,7 +198,7 @@ def check(
 def finish(out: Output, run: Path, returncode: int, seconds: float, disruptive_skipped: int | None) -> int:
     junit = run / "junit.xml"
     if not junit.exists():
-        out.note("\n".join(((run / "pytest.log").read_text()).splitlines()[-30:]))
+        out.note(escape("\n".join(((run / "pytest.log").read_text()).splitlines()[-30:])))
         out.note(f"pytest stopped before writing a report (exit {returncode}); its output is in {run / 'pytest.log'}")
         return returncode or 1
     rows = {plugin_row(name): row for name, row in summary.tally(junit).items()}
@@ -221,7 +222,7 @@ def finish(out: Output, run: Path, returncode: int, seconds: float, disruptive_s
         for failure in row.failures:
             command = nodes.rerun_commands(name, failure)[0] if name != nodes.STATE_ROW else f"pytest -k {failure}"
             failures.append({"boundary": name, "test": failure, "rerun": command})
-            out.line(f"[red]failed[/] {name}: {failure}  [dim]re-run: {command}[/]")
+            out.line(f"[red]failed[/] {name}: {escape(failure)}  [dim]re-run: {escape(command)}[/]")
     out.line(f"reports: {run / 'report.html'}  {junit}")
     out.document(
         {

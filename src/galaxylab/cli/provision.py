@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from galaxylab import idempotence
@@ -122,9 +123,9 @@ def explain_failure(out: Output, report: idempotence.RunReport, log: Path) -> No
             f"(full output in {log})",
         )
     for task in report.failed:
-        out.note(f"[red]FAILED[/] {task.describe()}")
+        out.note(f"[red]FAILED[/] {escape(task.describe())}")
     tail = "\n".join(report.output.splitlines()[-25:])
-    out.note(tail)
+    out.note(escape(tail))
     out.note(f"full output in {log}")
 
 
@@ -153,9 +154,11 @@ def idempotent(out: Output, project: Project, inventory_path: str, extra: Sequen
         for t in report.changed
     ]
     for task in changed:
-        out.line(f"[red]CHANGED[/] {task['host']}: {task['task']} ({task['path']})")
+        out.line(
+            f"[red]CHANGED[/] {escape(str(task['host']))}: {escape(str(task['task']))} ({escape(str(task['path']))})"
+        )
         for line in task["diff"][:40]:
-            out.line(f"    {line}")
+            out.line(f"    {escape(line)}")
         if not task["diff"]:
             out.line("    (no diff shown: the task prints none, or hides its output with no_log)")
     out.document({"verb": "idempotence", "returncode": report.returncode, "changed": changed, "boundaries": rows})
@@ -178,7 +181,7 @@ def down(out: Output, project: Project, inventory_path: str, names: Sequence[str
     gone = [m for m in before if m.boundary in target.boundaries] if names else before
     left = leftovers(project, target, gone, whole_lab=not names)
     for item in left:
-        out.line(f"[red]LEFT[/] {item}")
+        out.line(f"[red]LEFT[/] {escape(item)}")
     if not left:
         out.line("[green]leaves nothing[/]: no process, port or file of the torn-down boundaries is left")
     out.document({"verb": "down", "returncode": report.returncode, "boundaries": rows, "left": left})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from galaxylab import idempotence
 from galaxylab.cli import checks, hosts, playbook
+from galaxylab.cli.output import Output
 
 
 def test_supervisorctl_status_lines() -> None:
@@ -127,3 +130,19 @@ def test_check_runs_a_worker_per_boundary_and_the_state_checks_up_to_a_few_per_c
     assert checks.default_workers(3, 2) == 4
     assert checks.default_workers(1, 2) == 2
     assert checks.default_workers(1, 1) == 2
+
+
+def test_a_failed_test_id_with_brackets_is_printed_as_it_is(tmp_path: Path) -> None:
+    """A parametrised id such as ``[/v1/operator/deliveries]`` is text, not rich markup (it crashed the summary)."""
+    test = "test_refused[/v1/operator/deliveries]"
+    (tmp_path / "junit.xml").write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.boundaries.gatewayauthsessionmail.test_operator_surface"'
+        f' name="{test}" time="0.1"><failure message="x"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    screen = io.StringIO()
+    out = Output(out=Console(file=screen, width=400), err=Console(file=io.StringIO()))
+
+    assert checks.finish(out, tmp_path, 1, 1.0, None) == 1
+    assert test in screen.getvalue()
