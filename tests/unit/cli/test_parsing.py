@@ -118,18 +118,11 @@ def test_live_tally_of_events() -> None:
 def test_one_boundary_runs_in_the_pytest_process_several_on_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
     assert checks.worker_count(["gatewayuser"], None) == 0
-    assert checks.worker_count(["gatewayuser", "authsessionuser", "gatewayauthsession"], None) == 4
+    assert checks.worker_count(["gatewayuser", "authsessionuser", "gatewayauthsession"], None) == 2
     assert checks.worker_count(["gatewayuser"], 2) == 2
     assert checks.worker_count(["gatewayuser", "authsessionuser"], 0) == 0  # --workers 0: no workers at all
     command = checks.pytest_command(["gatewayuser"], Path("run"), None, False, 0)
     assert command[command.index("-n") + 1] == "0"
-
-
-def test_check_runs_a_worker_per_boundary_and_the_state_checks_up_to_a_few_per_core() -> None:
-    assert checks.default_workers(10, 2) == 2 * checks.WORKERS_PER_CPU
-    assert checks.default_workers(3, 2) == 4
-    assert checks.default_workers(1, 2) == 2
-    assert checks.default_workers(1, 1) == 2
 
 
 def test_a_failed_test_id_with_brackets_is_printed_as_it_is(tmp_path: Path) -> None:
