@@ -83,11 +83,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLab]:
     for name in ("tests", "contracts"):
         shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     build = scratch / "build"
-    cache = REPO.parent / "main" / "build" / "artifact" / ".wheelhouse"
-    for candidate in (REPO / "build" / "artifact" / ".wheelhouse", cache):
-        if candidate.is_dir():  # reuse downloaded wheels: this tests the CLI, not the network
-            shutil.copytree(candidate, build / ".wheelhouse")
-            break
+    # The tree's downloaded wheels and the lock's installed tree, reused: this tests the CLI, not pip.
+    for cache in (".wheelhouse", ".site-packages"):
+        if (REPO / "build" / "artifact" / cache).is_dir():
+            shutil.copytree(REPO / "build" / "artifact" / cache, build / cache, symlinks=True)
     env = {k: v for k, v in os.environ.items() if k != "GALAXYLAB_PLAYBOOK_ARGS"}
     env.update(
         GALAXYLAB_PROJECT_DIR=str(project),
