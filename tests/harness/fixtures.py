@@ -67,6 +67,15 @@ def boundary_of(path: Path) -> str | None:
     return None
 
 
+def module_lab(request: pytest.FixtureRequest) -> tuple[Manifest, lab_secrets.LabSecrets]:
+    """The requesting module's boundary manifest and secrets, the same cached ones the per-test ``manifest`` and
+    ``secrets`` fixtures give, for a module-scoped fixture (a suite's one outage) that cannot ask for those."""
+    name = boundary_of(request.path)
+    assert name is not None, f"{request.path} is not in a boundary suite"
+    manifest = once_per_boundary(request.config, MANIFESTS, name, lambda: load_for_suite(name))
+    return manifest, once_per_boundary(request.config, SECRETS, name, lambda: lab_secrets.read(manifest))
+
+
 @pytest.fixture
 def boundary(request: pytest.FixtureRequest) -> str:
     """The suite's boundary: the name of its package (``tests/boundaries/<boundary>/``)."""

@@ -20,11 +20,11 @@ from galaxy_contracts.models import Session
 from tests.boundaries.authsessionuser.flows import CLIENT_TIMEOUT, Started, start
 from tests.harness import secrets as lab_secrets
 from tests.harness.clients import client_for
-from tests.harness.fixtures import MAIL_STUB, boundary_of
+from tests.harness.fixtures import MAIL_STUB, module_lab
 from tests.harness.keys import unique_email
 from tests.harness.locks import BoundaryLock
 from tests.harness.login_codes import MailStubCodes
-from tests.harness.manifest import load_for_suite, state_dir
+from tests.harness.manifest import state_dir
 from tests.harness.processes import ProcessControl
 
 pytestmark = pytest.mark.disruptive
@@ -51,10 +51,7 @@ async def answer(confirm: Awaitable[Session]) -> Answer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outage(request: pytest.FixtureRequest) -> Outage:
-    boundary = boundary_of(request.path)
-    assert boundary is not None
-    manifest = load_for_suite(boundary)
-    secrets = lab_secrets.read(manifest)
+    manifest, secrets = module_lab(request)
     async with (
         AuthSessionClient(
             manifest.url("authsession"),
@@ -64,7 +61,7 @@ async def outage(request: pytest.FixtureRequest) -> Outage:
         ) as auth,
         client_for(manifest.component(MAIL_STUB), secrets) as mail_stub,
     ):
-        with BoundaryLock(state_dir() / "locks", boundary).exclusive():
+        with BoundaryLock(state_dir() / "locks", manifest.boundary).exclusive():
             started = await start(auth, MailStubCodes(mail_stub), unique_email("outage"))
             with ProcessControl(manifest).stopped(USER):
                 while_down = await answer(auth.confirm(started.challenge_id, started.code))

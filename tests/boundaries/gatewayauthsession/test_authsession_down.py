@@ -19,14 +19,13 @@ import pytest
 import pytest_asyncio
 
 from galaxy_contracts.gateway import pb
-from tests.harness import secrets as lab_secrets
 from tests.harness.clients import client_for
-from tests.harness.fixtures import GATEWAY, MAIL_STUB, boundary_of
+from tests.harness.fixtures import GATEWAY, MAIL_STUB, module_lab
 from tests.harness.keys import unique_email
 from tests.harness.locks import BoundaryLock
 from tests.harness.login import log_in, start_login
 from tests.harness.login_codes import MailStubCodes
-from tests.harness.manifest import load_for_suite, state_dir
+from tests.harness.manifest import state_dir
 from tests.harness.processes import ProcessControl
 
 pytestmark = pytest.mark.disruptive
@@ -64,16 +63,13 @@ async def outcome(call: Awaitable[pb.Account]) -> pb.Account | grpc.aio.AioRpcEr
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outage(request: pytest.FixtureRequest) -> Outage:
-    boundary = boundary_of(request.path)
-    assert boundary is not None
-    manifest = load_for_suite(boundary)
-    secrets = lab_secrets.read(manifest)
+    manifest, secrets = module_lab(request)
     async with (
         client_for(manifest.component(GATEWAY), secrets) as gateway,
         client_for(manifest.component(MAIL_STUB), secrets) as mail_stub,
     ):
         codes = MailStubCodes(mail_stub)
-        with BoundaryLock(state_dir() / "locks", boundary).exclusive():
+        with BoundaryLock(state_dir() / "locks", manifest.boundary).exclusive():
             record = Outage(await log_in(gateway, codes, unique_email("outage-session")))
             started = await start_login(gateway, codes, unique_email("outage-confirm"))
             record.email_after = unique_email("outage-after")

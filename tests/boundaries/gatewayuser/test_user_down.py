@@ -20,11 +20,10 @@ import pytest_asyncio
 from galaxy_contracts.gateway import GatewayClient, pb
 from tests.boundaries.gatewayuser.users import DEFAULT_AUDIENCE, new_user
 from tests.harness import redis as lab_redis
-from tests.harness import secrets as lab_secrets
 from tests.harness.clients import client_for
-from tests.harness.fixtures import boundary_of
+from tests.harness.fixtures import module_lab
 from tests.harness.locks import BoundaryLock
-from tests.harness.manifest import load_for_suite, state_dir
+from tests.harness.manifest import state_dir
 from tests.harness.processes import ProcessControl
 from tests.harness.sessions import SessionMinter, User
 
@@ -74,10 +73,7 @@ def refusal(outage: Outage, call: str) -> grpc.aio.AioRpcError:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outage(request: pytest.FixtureRequest) -> AsyncIterator[Outage]:
-    boundary = boundary_of(request.path)
-    assert boundary is not None
-    manifest = load_for_suite(boundary)
-    secrets = lab_secrets.read(manifest)
+    manifest, secrets = module_lab(request)
     redis = lab_redis.client(manifest)
     audience = manifest.setting("gateway", "TOKEN_AUDIENCE") or DEFAULT_AUDIENCE
     minter = SessionMinter(redis, secrets.signing_key, secrets.signing_kid, audience)
@@ -86,7 +82,7 @@ async def outage(request: pytest.FixtureRequest) -> AsyncIterator[Outage]:
             client_for(manifest.component("gateway"), secrets) as gateway,
             client_for(manifest.component(USER), secrets) as users,
         ):
-            with BoundaryLock(state_dir() / "locks", boundary).exclusive():
+            with BoundaryLock(state_dir() / "locks", manifest.boundary).exclusive():
                 record = Outage(await new_user(users, minter, "outage"))
                 with ProcessControl(manifest).stopped(USER):
                     for name, call in CALLS.items():
