@@ -31,7 +31,7 @@ from galaxy.common.metrics import MetricsMiddleware
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, Started, background, http_servers, run_service
 from galaxy.common.settings import read_secret, read_service_tokens, read_setting_file
-from galaxy.common.tls import ServerTLS, client_tls, server_tls
+from galaxy.common.tls import ServerTLS, client_verify, server_tls
 from galaxy_contracts import tokens
 from galaxy_contracts.http import MailClient, UserClient
 
@@ -73,7 +73,7 @@ def create_login(
         start_window_seconds=settings.challenge_start_window_seconds,
         welcome_clock_skew_seconds=settings.welcome_clock_skew_seconds,
     )
-    verify = client_tls(settings)
+    verify = client_verify(settings, settings.user_url, settings.mail_url)
     users = UserClient(settings.user_url, user_token, timeout=timeout, transport=user_transport, verify=verify)
     mail = MailClient(settings.mail_url, mail_token, timeout=timeout, transport=mail_transport, verify=verify)
     service = LoginService(

@@ -19,7 +19,7 @@ from galaxy.common.admin import Check, admin_app
 from galaxy.common.redis import connect_service
 from galaxy.common.serve import Running, bind, bound_port, run_service, uvicorn_server
 from galaxy.common.settings import read_secret, read_setting_file
-from galaxy.common.tls import client_tls
+from galaxy.common.tls import client_verify
 from galaxy.notification.adapters.outbox import RedisOutbox
 from galaxy.notification.adapters.recipients import UserServiceRecipients
 from galaxy.notification.domain.catalog import Templates
@@ -47,7 +47,7 @@ class Resources:
         """Token and catalog read now: a bad one raises (``ConfigError``, ``ValueError``) naming what is wrong."""
         token = read_setting_file(settings, "user_token_file", read_secret)
         templates = Templates(streams.typed_catalog())
-        timeout, verify = settings.downstream_timeout_seconds, client_tls(settings)
+        timeout, verify = settings.downstream_timeout_seconds, client_verify(settings, settings.user_url)
         users = UserClient(settings.user_url, token, timeout=timeout, verify=verify)
         return cls(redis=connect_service(settings), users=users, templates=templates)
 
