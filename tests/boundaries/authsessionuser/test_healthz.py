@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import httpx
@@ -29,15 +30,25 @@ def health(manifest: Manifest, component: str, status: int) -> httpx.Response | 
     return answer if answer.status_code == status else None
 
 
+def answers(manifest: Manifest, services: list[str], status: int, what: str) -> list[httpx.Response]:
+    """Each service's /healthz once it answers ``status``, the services probed side by side (each may take up
+    to its own check timeout to say 503)."""
+
+    def wait(name: str) -> httpx.Response:
+        answer = until(partial(health, manifest, name, status), within=15, what=f"{name} /healthz {what}")
+        assert answer is not None
+        return answer
+
+    with ThreadPoolExecutor(max_workers=len(services)) as probes:
+        return list(probes.map(wait, services))
+
+
 def test_every_service_answers_503_naming_redis_while_it_is_down_and_200_after(
     manifest: Manifest, processes: ProcessControl
 ) -> None:
     services = redis_users(manifest)
     assert services, "the boundary has services that use Redis"
     with processes.stopped("redis"):
-        for name in services:
-            answer = until(partial(health, manifest, name, 503), within=15, what=f"{name} /healthz 503")
-            assert answer is not None
+        for name, answer in zip(services, answers(manifest, services, 503, "503"), strict=True):
             assert "redis" in answer.text.lower(), f"{name}: {answer.text}"
-    for name in services:
-        until(partial(health, manifest, name, 200), within=15, what=f"{name} /healthz 200 again")
+    answers(manifest, services, 200, "200 again")
