@@ -30,6 +30,14 @@ def _planned() -> dict[str, Any]:
 EXAMPLE = _planned()
 
 
+def boundary_setting(boundary: str, component: str, name: str) -> str:
+    """A setting a boundary overrides in playbooks/vars/boundaries.yml."""
+    boundaries = yaml.safe_load((REPO / "playbooks/vars/boundaries.yml").read_text())["galaxylab_boundaries"]
+    (entry,) = (b for b in boundaries if b["name"] == boundary)
+    value: str = entry["settings"][component][name]
+    return value
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(lab_manifest.STATE_DIR_ENV, str(tmp_path))
@@ -65,7 +73,9 @@ def test_component_settings_are_readable(state_dir: Path) -> None:
 
     manifest = lab_manifest.load("gatewayauthsession")
 
-    assert manifest.setting("authsession", "CHALLENGE_TTL_SECONDS") == "5"
+    assert manifest.setting("authsession", "CHALLENGE_TTL_SECONDS") == boundary_setting(
+        "gatewayauthsession", "authsession", "CHALLENGE_TTL_SECONDS"
+    )
 
 
 def test_missing_setting_gives_the_default(state_dir: Path) -> None:
