@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.harness.manifest import BRING_UP_HINT, state_dir, under_ci
-from tests.lab.provisioned import Supervised, manifests, supervisor_status
+from tests.lab.provisioned import Supervised, manifests, settled_supervisor_status
 
 DESTRUCTIVE = "lab_teardown"
 
@@ -36,8 +36,9 @@ def _lab_is_up(request: pytest.FixtureRequest) -> None:
 def supervised() -> Supervised:
     """One ``supervisorctl status`` per host for every state check that reads states or pids. The state
     checks come first in a run (collection order, on every xdist worker too), before any boundary test
-    could stop or restart a program; the checks that stop programs (lab_heal) read supervisord themselves."""
-    return supervisor_status()
+    could stop or restart a program; the checks that stop programs (lab_heal) read supervisord themselves. A
+    program still STARTING right after a bring-up is waited for (seconds at most)."""
+    return settled_supervisor_status()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import testinfra
 from redis.backoff import NoBackoff
 from redis.connection import Connection
 from redis.retry import Retry
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from tests.harness import redis as lab_redis
 from tests.harness.manifest import Host, Manifest, Program, load_all
@@ -122,6 +123,25 @@ def supervisor_status() -> Supervised:
             status.states[program] = fields[1]
             if "pid" in fields:
                 status.pids[program] = int(fields[fields.index("pid") + 1])
+    return status
+
+
+# A program supervisord still calls STARTING (its ``startsecs``, 1 s in the lab, plus up to a second of its own
+# pace) may be ready already: a bring-up returns once every program is ready, so a check run right after sees it.
+STARTING = "STARTING"
+SETTLE_SECONDS = 5.0
+
+
+def settled_supervisor_status(within: float = SETTLE_SECONDS) -> Supervised:
+    """``supervisor_status`` once no program is STARTING (then RUNNING, or BACKOFF/FATAL if it did not stay up),
+    or what supervisord says after ``within`` seconds."""
+    retrying = Retrying(
+        stop=stop_after_delay(within),
+        wait=wait_fixed(0.2),
+        retry=retry_if_result(lambda status: STARTING in status.states.values()),
+        retry_error_callback=lambda attempt: attempt.outcome.result() if attempt.outcome else Supervised({}, {}),
+    )
+    status: Supervised = retrying(supervisor_status)
     return status
 
 

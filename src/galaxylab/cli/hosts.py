@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import testinfra
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from galaxylab.cli.errors import OperatorError
 from galaxylab.manifest import Manifest
@@ -24,6 +25,11 @@ REDACTED = "[redacted]"
 MIN_SECRET = 8  # shorter strings are not secrets worth hunting (and would redact ordinary words)
 _STATUS = re.compile(r"^(?P<name>\S+)\s+(?P<state>[A-Z]+)\s*(?P<rest>.*)$")
 _PID = re.compile(r"pid (?P<pid>\d+), uptime (?P<uptime>[\d:]+(?: days?, [\d:]+)?)")
+# supervisord calls a started program STARTING for its ``startsecs`` (1 s in the lab) plus up to a second of its
+# own pace, also when the program is ready long before (a bring-up returns once every program is ready).
+STARTING = "STARTING"
+SETTLE_SECONDS = 5.0
+SETTLE_POLL_SECONDS = 0.2
 _SS_USER = re.compile(r'\("(?P<command>[^"]+)",pid=(?P<pid>\d+)')
 
 
@@ -101,6 +107,20 @@ def supervisor_states(manifests: Iterable[Manifest]) -> dict[str, ProgramState]:
     states: dict[str, ProgramState] = {}
     for name, (url, supervisorctl) in sorted(hosts.items()):
         states.update(parse_status(run(name, url, f"{supervisorctl} status").stdout))
+    return states
+
+
+def settled_supervisor_states(manifests: Iterable[Manifest], within: float = SETTLE_SECONDS) -> dict[str, ProgramState]:
+    """``supervisor_states`` once no program is STARTING any more (it turns RUNNING, or BACKOFF and FATAL when it
+    does not stay up), or what the hosts say when ``within`` seconds have passed."""
+    chosen = list(manifests)
+    retrying = Retrying(
+        stop=stop_after_delay(within),
+        wait=wait_fixed(SETTLE_POLL_SECONDS),
+        retry=retry_if_result(lambda states: any(s.state == STARTING for s in states.values())),
+        retry_error_callback=lambda attempt: attempt.outcome.result() if attempt.outcome else {},
+    )
+    states: dict[str, ProgramState] = retrying(supervisor_states, chosen)
     return states
 
 

@@ -54,7 +54,7 @@ async def probe_all(programs: Sequence[Program], ca: str | None = None) -> list[
 
 
 def collect(manifests: Sequence[Manifest], ca: str | None = None) -> list[ProgramStatus]:
-    states = hosts.supervisor_states(manifests)
+    states = hosts.settled_supervisor_states(manifests)
     programs = [program for manifest in manifests for program in manifest.programs()]
     probes = asyncio.run(probe_all(programs, ca))
     found = []

@@ -139,3 +139,33 @@ def test_a_failed_test_id_with_brackets_is_printed_as_it_is(tmp_path: Path) -> N
 
     assert checks.finish(out, tmp_path, 1, 1.0, None) == 1
     assert test in screen.getvalue()
+
+
+def starting_then(
+    monkeypatch: pytest.MonkeyPatch, *answers: dict[str, hosts.ProgramState]
+) -> list[dict[str, hosts.ProgramState]]:
+    """``supervisor_states`` answers ``answers`` in turn (the last one from then on); returns the answers given."""
+    given: list[dict[str, hosts.ProgramState]] = []
+
+    def fake(manifests: object) -> dict[str, hosts.ProgramState]:
+        given.append(answers[min(len(given), len(answers) - 1)])
+        return given[-1]
+
+    monkeypatch.setattr(hosts, "supervisor_states", fake)
+    return given
+
+
+def test_status_waits_for_a_starting_program_to_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    starting = {"a": hosts.ProgramState("a", "STARTING"), "b": hosts.ProgramState("b", "RUNNING", 7)}
+    running = {"a": hosts.ProgramState("a", "RUNNING", 8), "b": hosts.ProgramState("b", "RUNNING", 7)}
+    given = starting_then(monkeypatch, starting, starting, running)
+
+    assert hosts.settled_supervisor_states([], within=5.0) == running
+    assert len(given) == 3
+
+
+def test_status_reports_a_program_still_starting_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    starting = {"a": hosts.ProgramState("a", "STARTING")}
+    starting_then(monkeypatch, starting)
+
+    assert hosts.settled_supervisor_states([], within=0.3) == starting
