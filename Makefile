@@ -112,9 +112,12 @@ lab: up check ## Main job: venv, galaxylab up, galaxylab check (every boundary),
 # Bring-up comes before the unit tests because it installs Debian's redis-server, which the
 # harness's process-control tests drive; on a fresh machine they would otherwise skip. The
 # state checks run after the suites: programs still running, no secret in logs after real traffic.
-test: ## Everything CI runs: lint, up, unit, suites, live fuzzing, state, secret audit, idempotence + heal, multi-host, teardown + leaves-nothing
+# The multi-host suite waits on SSH, network namespaces and partitions most of its time: the CLI's end-to-end
+# test (an isolated lab of its own root, ports and state) runs beside it (output kept per target).
+test: ## Everything CI runs: lint, up, unit, suites, live fuzzing, state, secret audit, idempotence + heal, multi-host and the CLI end to end, teardown + leaves-nothing
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory up unit check fuzz state audit lifecycle multihost || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory up unit check fuzz state audit lifecycle || { $(MAKE) --no-print-directory down; exit 1; }
+	$(MAKE) --no-print-directory -j2 --output-sync=target multihost cli-e2e || { $(MAKE) --no-print-directory down; exit 1; }
 	$(MAKE) --no-print-directory leaves-nothing
 
 .PHONY: cli-e2e
