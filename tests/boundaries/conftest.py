@@ -69,7 +69,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.lab)
         if item.get_closest_marker(DISRUPTIVE) is not None:
             item.add_marker(pytest.mark.xdist_group(f"{boundary}-{DISRUPTIVE}"))
-    items[:] = disruptive_modules_first(items, DISRUPTIVE)
+    if not hasattr(config, "workerinput"):  # in process (one boundary re-checked); see disruptive_modules_first
+        items[:] = disruptive_modules_first(items, DISRUPTIVE)
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,11 @@ def disruptive_modules_first(items: Sequence[T], marker: str) -> list[T]:
     A disruptive test gives back what it stopped as soon as the program is ready, while supervisord's own
     ``supervisorctl start`` (``startsecs`` and its pace, about a second) finishes in a thread
     (tests.harness.processes). Run last, that second is waited out at the end of the run; run first, the
-    boundary's ordinary tests run meanwhile. Under xdist the long disruptive groups are handed out first too.
+    boundary's ordinary tests run meanwhile.
+
+    For a run in one process only (``galaxylab check`` of one boundary): on xdist workers the order decides which
+    tests of other boundaries run beside which, and a timing-bound test (Mail's retry schedule, an attempt 5 s
+    late) failed when the suites' ordinary tests ran beside the other boundaries' disruptive ones.
     """
     disruptive = {item.path for item in items if item.get_closest_marker(marker) is not None}
     first_of_boundary: dict[str, int] = {}
