@@ -43,7 +43,6 @@ from tests.harness.fixtures import (
 )
 from tests.harness.locks import BoundaryLock
 from tests.harness.manifest import Manifest, state_dir
-from tests.harness.order import disruptive_modules_first
 
 # The harness's generic fixtures, registered for the suites below this directory only. Not through
 # `pytest_plugins`: pytest refuses that outside the rootdir's conftest (`pytest tests` would stop with an
@@ -69,8 +68,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.lab)
         if item.get_closest_marker(DISRUPTIVE) is not None:
             item.add_marker(pytest.mark.xdist_group(f"{boundary}-{DISRUPTIVE}"))
-    if not hasattr(config, "workerinput"):  # in process (one boundary re-checked); see disruptive_modules_first
-        items[:] = disruptive_modules_first(items, DISRUPTIVE)
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,11 @@ real readiness: ``GET <admin_url>/healthz`` answering 200, or PING for Redis.
 
 ``start`` (and the end of ``stopped``) returns as soon as the program is ready, not when supervisord calls
 it RUNNING: that takes ``startsecs`` (1 s in the lab) plus up to a second of supervisord's own pace, while a
-service is ready in a fraction of that. The ``supervisorctl start`` goes on in a thread and is settled (its
-refusal raised) before the next process-control call of this object, or at once if it ends before the
-program is ready. Only a program supervisord has already reaped is started so: after a kill
-(``ensure_running``, ``killed``) the start is waited for, so that no answer of the dying process can pass
-for readiness.
+service is ready in a fraction of that. The ``supervisorctl start`` goes on in a (daemon) thread and is settled
+(its refusal raised) before the next process-control call of this object, or at once if it ends before the
+program is ready; a run that ends meanwhile does not wait for it. Only a program supervisord has already
+reaped is started so: after a kill (``ensure_running``, ``killed``) the start is waited for, so that no
+answer of the dying process can pass for readiness.
 
 In fixtures and tests prefer the context managers: they always bring back what
 they took down, even when the test fails::
@@ -24,8 +24,9 @@ they took down, even when the test fails::
 from __future__ import annotations
 
 import shlex
+import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -215,9 +216,17 @@ class ProcessControl:
                 target.is_ready, within=timeout, what=f"{target.program} ready ({target.ready_url or target.redis_url})"
             )
             return
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"start-{target.program}")
-        pending = pool.submit(self._supervisorctl_now, target.host, command)
-        pool.shutdown(wait=False)  # the thread ends with the supervisorctl call
+        pending: Future[Any] = Future()
+
+        def call() -> None:
+            try:
+                pending.set_result(self._supervisorctl_now(target.host, command))
+            except BaseException as error:  # handed to whoever settles the start
+                pending.set_exception(error)
+
+        # A daemon: a run that ends right after an outage does not wait out supervisord's startsecs at exit
+        # (the program is ready; supervisord finishes the start by itself, whether or not anyone waits).
+        threading.Thread(target=call, name=f"start-{target.program}", daemon=True).start()
 
         def ready() -> bool:
             if pending.done():

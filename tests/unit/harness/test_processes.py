@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,6 +217,10 @@ def test_start_returns_once_ready_before_the_manager_calls_the_program_running(c
 
     assert control.is_ready("late")
     assert time.monotonic() - started < LATE_STARTSECS, "start waited for supervisord's startsecs"
+    # The supervisorctl start still going on does not hold a run open at its end (a daemon thread).
+    starting = [t for t in threading.enumerate() if t.name.startswith("start-") and t.is_alive()]
+    assert starting, "the start had ended before the program was ready"
+    assert all(t.daemon for t in starting), [t.name for t in starting if not t.daemon]
     # The next process-control call settles the start first: supervisord's view is then RUNNING.
     assert control.state("late") == "RUNNING"
     assert time.monotonic() - started >= LATE_STARTSECS
