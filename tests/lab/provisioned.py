@@ -22,8 +22,8 @@ import testinfra
 from redis.backoff import NoBackoff
 from redis.connection import Connection
 from redis.retry import Retry
-from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from galaxylab.cli import hosts
 from tests.harness import redis as lab_redis
 from tests.harness.manifest import Host, Manifest, Program, load_all
 
@@ -112,37 +112,21 @@ class Supervised(NamedTuple):
 
 def supervisor_status() -> Supervised:
     """``states`` and ``pids`` of every lab host's programs, from one supervisorctl call per host (a Python
-    process of its own: a tenth of a CPU-second each)."""
-    status = Supervised({}, {})
-    for name in lab_hosts():
-        for line in supervisorctl(name, "status").stdout.splitlines():
-            fields = line.replace(",", " ").split()
-            if len(fields) < 2:
-                continue
-            program = fields[0].split(":")[-1]
-            status.states[program] = fields[1]
-            if "pid" in fields:
-                status.pids[program] = int(fields[fields.index("pid") + 1])
-    return status
+    process of its own: a tenth of a CPU-second each), read as ``galaxylab status`` reads them."""
+    return _supervised(hosts.supervisor_states(manifests()))
 
 
-# A program supervisord still calls STARTING (its ``startsecs``, 1 s in the lab, plus up to a second of its own
-# pace) may be ready already: a bring-up returns once every program is ready, so a check run right after sees it.
-STARTING = "STARTING"
-SETTLE_SECONDS = 5.0
+def settled_supervisor_status() -> Supervised:
+    """``supervisor_status`` once no program is STARTING (``galaxylab.cli.hosts.settled_supervisor_states``): a
+    bring-up returns once every program is ready, which may be before supervisord's ``startsecs`` have passed."""
+    return _supervised(hosts.settled_supervisor_states(manifests()))
 
 
-def settled_supervisor_status(within: float = SETTLE_SECONDS) -> Supervised:
-    """``supervisor_status`` once no program is STARTING (then RUNNING, or BACKOFF/FATAL if it did not stay up),
-    or what supervisord says after ``within`` seconds."""
-    retrying = Retrying(
-        stop=stop_after_delay(within),
-        wait=wait_fixed(0.2),
-        retry=retry_if_result(lambda status: STARTING in status.states.values()),
-        retry_error_callback=lambda attempt: attempt.outcome.result() if attempt.outcome else Supervised({}, {}),
+def _supervised(states: dict[str, hosts.ProgramState]) -> Supervised:
+    return Supervised(
+        {name: s.state for name, s in states.items()},
+        {name: s.pid for name, s in states.items() if s.pid is not None},
     )
-    status: Supervised = retrying(supervisor_status)
-    return status
 
 
 def supervisor_states() -> dict[str, str]:

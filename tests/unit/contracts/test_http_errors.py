@@ -101,13 +101,18 @@ async def test_bounded_lets_a_refusal_through() -> None:
             await bounded("user", 2, users.get("u_" + "0" * 32))
 
 
+# How long the slow callee takes to answer: its latency, not a wait for a condition (answering on an event
+# instead made CPython 3.11.7 fail at session end with "AST constructor recursion depth mismatch").
+CALLEE_LATENCY = 0.05
+
+
 async def slow_not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A callee that answers every request 404 after a while (one connection at a time per request)."""
+    """A callee that answers every request 404 after ``CALLEE_LATENCY`` (one connection at a time per request)."""
     body = b'{"type": "about:blank", "title": "Not Found", "status": 404, "code": "not_found"}'
     head = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/problem+json\r\ncontent-length: %d\r\n\r\n"
     with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):  # the client hung up
         while await reader.readuntil(b"\r\n\r\n"):
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(CALLEE_LATENCY)
             writer.write(head % len(body) + body)
             await writer.drain()
 
