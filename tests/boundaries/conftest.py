@@ -11,9 +11,10 @@ Disruptive tests (``@pytest.mark.disruptive``: they stop, kill or restart a
 component, or flood it so that no latency bound of another test holds) run alone
 within their boundary: every test holds the boundary's
 readers/writer lock (tests.harness.locks), shared for ordinary tests and
-exclusive for disruptive ones, across all xdist workers. They are also put in
-one ``xdist_group`` per boundary, so under ``--dist loadgroup`` (``make check``)
-they queue on one worker instead of blocking several.
+exclusive for disruptive ones, across all xdist workers and runs. Under
+``--dist loadgroup`` (``galaxylab check``) a boundary's tests all run on one
+worker, heaviest boundary first, after the run's lab-state checks
+(tests.harness.scheduling), so within a run no test waits on that lock.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 if "tests.harness" not in sys.modules:
     pytest.register_assert_rewrite("tests.harness")
 
+from tests.harness import scheduling
 from tests.harness.fixtures import (
     boundary,
     boundary_of,
@@ -62,12 +64,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        boundary = boundary_of(item.path)
-        if boundary is None:
-            continue
-        item.add_marker(pytest.mark.lab)
-        if item.get_closest_marker(DISRUPTIVE) is not None:
-            item.add_marker(pytest.mark.xdist_group(f"{boundary}-{DISRUPTIVE}"))
+        if boundary_of(item.path) is not None:
+            item.add_marker(pytest.mark.lab)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture (a suite's module-scoped outage too): the run's lab-state checks are all done."""
+    scheduling.wait_for_checks(item.config)
 
 
 @pytest.fixture(autouse=True)
