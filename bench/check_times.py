@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", "-r", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--parallel-runs", type=int, default=None, help="runs of the parallel figure (default --runs)")
     parser.add_argument("--no-parallel", action="store_true", help="time each boundary alone only")
+    parser.add_argument("--parallel-only", action="store_true", help="time only the one check of all of them")
     parser.add_argument("--project", type=Path, default=ROOT, help="the tree whose CLI and suites run")
     parser.add_argument("--baseline", type=Path, default=None, help="another tree timed in turns with --project")
     parser.add_argument("--no-disruptive", action="store_true", help="pass --no-disruptive to every check")
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parallel_runs = 0 if args.no_parallel else args.parallel_runs or args.runs
     # One figure set per project: [this tree] or [this tree, the baseline].
     singles: list[dict[str, Any]] = [{} for _ in projects]
-    for name in boundaries:
+    for name in [] if args.parallel_only else boundaries:
         for single, row in zip(singles, measured(projects, [name], extra, args.runs), strict=True):
             single[name] = row
     parallels = measured(projects, boundaries, extra, parallel_runs) if parallel_runs else [None for _ in projects]
@@ -119,14 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for column in ("wall s", "cpu s", "failed runs"):
             table.add_column(column + label, justify="right")
     names = [
-        *boundaries,
-        f"all {len(boundaries)} serial (sum)",
+        *([] if args.parallel_only else [*boundaries, f"all {len(boundaries)} serial (sum)"]),
         *([f"all {len(boundaries)} parallel"] if parallel_runs else []),
     ]
     for position, name in enumerate(names):
         cells = []
         for figure in figures:
-            row = [*figure["single"].values(), figure["serial"], figure["parallel"]][position]
+            shown = [] if args.parallel_only else [*figure["single"].values(), figure["serial"]]
+            row = [*shown, figure["parallel"]][position]
             cells += [f"{row['wall']:.1f}", f"{row['cpu']:.1f}", str(row.get("failed_runs", ""))]
         table.add_row(name, *cells)
     Console().print(table)
@@ -136,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = {
         "project": tree_name(projects[0]),
         "runs": args.runs,
+        "parallel_runs": parallel_runs,
         "no_disruptive": args.no_disruptive,
         "cpus": os.cpu_count(),
         "load_before": load_before,

@@ -26,8 +26,7 @@ ACCEPTED = "accepted"
 
 async def attempts_mark(sink: SmtpSink) -> int:
     """The newest attempt's ``seq`` (0 when none): pass it as ``after`` to count only what follows."""
-    attempts = await sink.attempts()
-    return attempts[-1].seq if attempts else 0
+    return (await sink.status()).last_attempt_seq
 
 
 @dataclass(frozen=True)

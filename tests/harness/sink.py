@@ -105,6 +105,7 @@ class SinkStatus(BaseModel):
     max_messages: int
     waiters: int
     attempts: int
+    last_attempt_seq: int
     faults: int
 
 

@@ -7,22 +7,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from galaxy_contracts.http import AuthSessionClient, MailClient, OperatorClient
-from tests.boundaries.authsessionmail.flows import MailSettings, SinkFaults
-from tests.harness.clients import LAB_CALLER
+from tests.boundaries.authsessionmail.flows import MailSettings, SinkFaults, sink_client
 from tests.harness.fixtures import Clients
 from tests.harness.mail_operator import operator_client
 from tests.harness.manifest import Manifest
 from tests.harness.secrets import LabSecrets
 from tests.harness.sink import SmtpSink
 
-SINK = "smtp-sink"
-
 
 @pytest.fixture
 async def sink(manifest: Manifest, secrets: LabSecrets) -> AsyncIterator[SmtpSink]:
-    """The sink's API, with a timeout for a sink busy with the disruptive scenarios' thousands of messages."""
-    api, token = manifest.component(SINK).admin_url, secrets.service_token(LAB_CALLER)
-    async with SmtpSink(api, token, timeout=30.0, verify=secrets.verify()) as client:
+    async with sink_client(manifest, secrets) as client:
         yield client
 
 

@@ -8,11 +8,14 @@ from typing import Any
 
 from galaxy_contracts.http import MailClient, OperatorClient
 from galaxy_contracts.models import Delivery, RenderedDelivery
+from tests.harness.clients import LAB_CALLER
 from tests.harness.manifest import Manifest
+from tests.harness.secrets import LabSecrets
 from tests.harness.sink import Fault, SinkError, SmtpSink
 from tests.harness.waits import eventually_async
 
 MAIL = "mail"
+SINK = "smtp-sink"
 TEMPLATE = "auth.login_code"
 FINAL = frozenset({"sent", "recorded", "failed"})
 # How long past its due time a retry may come (Mail's poll interval, a busy 2-core host).
@@ -42,6 +45,12 @@ class MailSettings:
     def delay_before(self, attempt: int) -> float:
         """The wait before attempt ``attempt`` (2, 3, ...): the schedule's entry, its last one repeating."""
         return self.retry_schedule[min(attempt - 2, len(self.retry_schedule) - 1)]
+
+
+def sink_client(manifest: Manifest, secrets: LabSecrets) -> SmtpSink:
+    """The sink's API, with a timeout for a sink busy with the disruptive scenarios' thousands of messages."""
+    api, token = manifest.component(SINK).admin_url, secrets.service_token(LAB_CALLER)
+    return SmtpSink(api, token, timeout=30.0, verify=secrets.verify())
 
 
 class SinkFaults:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from pydantic import ValidationError
 
+from galaxylab.sink.domain.attempts import Attempts
 from galaxylab.sink.domain.faults import Faults, FaultSpec
 from galaxylab.sink.domain.mailbox import Mailbox, Query, WaitTimedOut
 from galaxylab.sink.domain.messages import parse
@@ -170,3 +171,13 @@ def test_the_same_seed_draws_the_same_pattern() -> None:
 def test_a_fault_spec_must_make_sense(spec: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         FaultSpec.model_validate(spec)
+
+
+@pytest.mark.parametrize(("after", "seqs"), [(0, [3, 4, 5]), (3, [4, 5]), (4, [5]), (5, []), (9, [])])
+def test_attempts_after_a_seq_are_the_newer_ones_oldest_first_of_those_kept(after: int, seqs: list[int]) -> None:
+    log = Attempts(limit=3)
+    for _ in range(5):
+        log.record(stage="data", outcome="accepted", code=250, mail_from="a@x.test", rcpt_tos=["b@x.test"], size=1)
+
+    assert [a.seq for a in log.all(after)] == seqs
+    assert (len(log), log.last_seq) == (3, 5)

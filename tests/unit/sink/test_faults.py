@@ -256,11 +256,15 @@ async def test_attempts_after_a_sequence_number_and_cleared(smtp_port: int, api:
     await outcome(smtp_port)
 
     later = (await api.get("/api/v1/attempts", params={"after": 1})).json()["attempts"]
+    newest = (await api.get("/api/v1/status")).json()["last_attempt_seq"]
     cleared = await api.delete("/api/v1/attempts")
+    after_clear = (await api.get("/api/v1/status")).json()
 
     assert [a["seq"] for a in later] == [2]
+    assert newest == 2
     assert cleared.status_code == 204
     assert await attempts(api) == []
+    assert (after_clear["attempts"], after_clear["last_attempt_seq"]) == (0, 2), "the sequence went back"
 
 
 async def test_reset_forgets_messages_attempts_and_faults(smtp_port: int, api: httpx.AsyncClient) -> None:

@@ -45,8 +45,23 @@ class Attempts:
         self._entries.append(attempt)
         return attempt
 
+    @property
+    def last_seq(self) -> int:
+        """The newest attempt's ``seq`` (0 before the first); it goes on across ``clear``."""
+        return self._seq
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def all(self, after: int = 0) -> list[Attempt]:
-        return [a for a in self._entries if a.seq > after]
+        """Oldest first; only those with a greater ``seq`` than ``after`` (read from the newest end)."""
+        newer: list[Attempt] = []
+        for attempt in reversed(self._entries):
+            if attempt.seq <= after:
+                break
+            newer.append(attempt)
+        newer.reverse()
+        return newer
 
     def clear(self) -> None:
         self._entries.clear()

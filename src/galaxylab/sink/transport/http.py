@@ -192,7 +192,8 @@ class Api:
                 "last_seq": mailbox.last_seq,
                 "max_messages": mailbox.limit,
                 "waiters": mailbox.waiters,
-                "attempts": len(self._sink.attempts.all()),
+                "attempts": len(self._sink.attempts),
+                "last_attempt_seq": self._sink.attempts.last_seq,
                 "faults": len(self._sink.faults.pending()),
             }
         )
