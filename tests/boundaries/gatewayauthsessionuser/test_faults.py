@@ -140,7 +140,7 @@ async def test_kill_9_each_service_under_login_load(
 # --- the ephemeral Redis restarted under open sessions ---------------------------------------------------
 
 SESSIONS = 8
-Probe = Callable[[], Awaitable[list[str]]]  # each session's GetMyAccount, one at a time: the outcomes
+Probe = Callable[[], Awaitable[list[str]]]  # each session's GetMyAccount, all at once: the outcomes
 
 
 async def outcome(call: Awaitable[object]) -> str:
@@ -153,7 +153,7 @@ async def outcome(call: Awaitable[object]) -> str:
 
 
 async def restart_clean(processes: ProcessControl, probe: Probe) -> list[str]:
-    """Stopped; every session probed (one call at a time) while Redis is down; started again."""
+    """Stopped; every session probed (all at once) while Redis is down; started again."""
     await asyncio.to_thread(processes.stop, REDIS)
     down = await probe()
     await asyncio.to_thread(processes.start, REDIS, timeout=RESTART_TIMEOUT)
@@ -184,7 +184,7 @@ async def test_ephemeral_redis_restart_ends_sessions_cleanly(
     assert await asyncio.gather(*(outcome(gateway.get_my_account(token)) for token in tokens)) == ["OK"] * SESSIONS
 
     async def probe() -> list[str]:
-        return [await outcome(gateway.get_my_account(token)) for token in tokens]
+        return list(await asyncio.gather(*(outcome(gateway.get_my_account(token)) for token in tokens)))
 
     try:
         down = await restart(processes, probe)
