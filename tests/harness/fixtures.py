@@ -36,11 +36,11 @@ from tests.harness.keys import unique_email
 from tests.harness.login_codes import MailStubCodes
 from tests.harness.manifest import Manifest, load_for_suite
 from tests.harness.processes import ProcessControl
+from tests.harness.suites import SUITES_DIR, boundary_in
 
 GATEWAY = "gateway"
 USER = "user"
 MAIL_STUB = "mail-stub"
-SUITES_DIR = "boundaries"
 
 T = TypeVar("T")
 MANIFESTS = pytest.StashKey[dict[str, Manifest]]()
@@ -60,11 +60,7 @@ def once_per_boundary(
 
 def boundary_of(path: Path) -> str | None:
     """The boundary a test file belongs to: its package directly under a ``boundaries`` directory."""
-    parts = path.resolve().parts
-    for index in range(len(parts) - 2, 0, -1):
-        if parts[index - 1] == SUITES_DIR:
-            return parts[index]
-    return None
+    return boundary_in(path.resolve().parts)
 
 
 def module_lab(request: pytest.FixtureRequest) -> tuple[Manifest, lab_secrets.LabSecrets]:

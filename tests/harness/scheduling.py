@@ -40,8 +40,7 @@ from xdist.remote import Producer
 from xdist.scheduler import LoadGroupScheduling
 from xdist.workermanage import WorkerController
 
-from tests.harness.fixtures import SUITES_DIR
-from tests.harness.manifest import state_dir
+from tests.harness.suites import boundary_in
 from tests.harness.waits import until
 
 _BOUNDARY = "boundary:"  # the prefix of a boundary's unit of work
@@ -74,11 +73,7 @@ def wait_for_checks(config: pytest.Config) -> None:
 
 def boundary_of_nodeid(nodeid: str) -> str | None:
     """``.../boundaries/<boundary>/<file>::...`` -> boundary (as ``tests.harness.fixtures.boundary_of``)."""
-    parts = nodeid.partition("::")[0].split("/")
-    for index in range(1, len(parts) - 1):
-        if parts[index - 1] == SUITES_DIR:
-            return parts[index]
-    return None
+    return boundary_in(nodeid.partition("::")[0].split("/"))
 
 
 class ChecksDone:
@@ -124,18 +119,18 @@ class BoundaryScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist sh
     def _assign_work_unit(self, node: WorkerController) -> None:
         if self._checks_left is None:  # the first assignment: the collection is known
             self._checks_left = sum(1 for nodeid in self.collection or () if boundary_of_nodeid(nodeid) is None)
-            self._count_check(0)
+            self._open_when_no_check_is_left()
         first = max(self.workqueue, key=self.priority)  # the first of equals: collection order
         self.workqueue.move_to_end(first, last=False)
         super()._assign_work_unit(node)
 
     def mark_test_complete(self, node: WorkerController, item_index: int, duration: float = 0) -> None:
-        if boundary_of_nodeid(self.registered_collections[node][item_index]) is None:
-            self._count_check(1)
+        if self._checks_left and boundary_of_nodeid(self.registered_collections[node][item_index]) is None:
+            self._checks_left -= 1
+            self._open_when_no_check_is_left()
         super().mark_test_complete(node, item_index, duration)
 
-    def _count_check(self, done: int) -> None:
-        self._checks_left = (self._checks_left or 0) - done
+    def _open_when_no_check_is_left(self) -> None:
         if self._checks_left == 0:
             self.done.set()
 
@@ -155,6 +150,8 @@ class BoundarySeconds:
 
     @staticmethod
     def path() -> Path:
+        from tests.harness.manifest import state_dir  # only where boundaries ran: it loads the manifest models
+
         return state_dir() / "boundary-seconds.json"
 
     @classmethod

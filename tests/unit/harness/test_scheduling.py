@@ -47,21 +47,29 @@ def record():
 """ + "".join(f"\ndef test_{n}():\n    record()\n" for n in range(TESTS_EACH))
 
 
-# Tests outside the boundary suites (the lab-state checks): each gives a boundary test half a second to start
-# beside it (a deadline, not a sleep: it fails as soon as one does).
+# Tests outside the boundary suites (the lab-state checks): each gives a boundary test some time to start
+# beside it (the harness's wait with a deadline: it fails as soon as one does). The last check lasts longest, so
+# the worker done first would start a boundary beside it unless boundaries wait for every check.
+CHECK_SECONDS = (0.2, 0.2, 0.2, 1.5)
 CHECKS = """
-import os, pathlib, time
+import os, pathlib
+from tests.harness.waits import WaitTimeout, until
 
-def no_boundary_started():
+def no_boundary_started(seconds):
     log = pathlib.Path(os.environ["SCHEDULING_LOG"])
-    deadline = time.monotonic() + 0.5
-    while time.monotonic() < deadline:
-        ran = log.read_text().split() if log.exists() else []
-        assert not set(ran) & {"a", "b", "c"}, "a boundary test started beside a check"
-        time.sleep(0.02)
+
+    def boundary_started():
+        return bool(set(log.read_text().split() if log.exists() else []) & {"a", "b", "c"})
+
+    try:
+        until(boundary_started, within=seconds, what="a boundary test beside a check", interval=0.02)
+    except WaitTimeout:
+        pass  # none started meanwhile: what the scheduling promises
+    else:
+        raise AssertionError("a boundary test started beside a check")
     with log.open("a") as out:
         out.write("check " + os.environ.get("PYTEST_XDIST_WORKER", "-") + "\\n")
-""" + "".join(f"\ndef test_{n}():\n    no_boundary_started()\n" for n in range(4))
+""" + "".join(f"\ndef test_{n}():\n    no_boundary_started({seconds})\n" for n, seconds in enumerate(CHECK_SECONDS))
 
 
 @pytest.fixture
@@ -127,9 +135,9 @@ def test_the_checks_outside_the_boundaries_are_all_done_before_any_boundary_star
     (tree.path / "checks").mkdir()
     (tree.path / "checks" / "test_checks.py").write_text(CHECKS)
 
-    runs = ran(tree, "-n", "2", checks=4)
+    runs = ran(tree, "-n", "2", checks=len(CHECK_SECONDS))
 
-    assert [b for b, _ in runs[:4]] == ["check"] * 4, runs
+    assert [b for b, _ in runs[: len(CHECK_SECONDS)]] == ["check"] * len(CHECK_SECONDS), runs
     assert {worker for b, worker in runs if b == "check"} == {"gw0", "gw1"}, "the checks did not use both workers"
 
 
