@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NoReturn, TypeVar
@@ -257,6 +259,18 @@ def run_service(
     except StartupFailed as exc:
         not_started(program, str(exc))
     log.info("%s stopped", program)
+    exit_stopped()
+
+
+def exit_stopped() -> NoReturn:
+    """Exit 0 once the graceful stop is done, without the interpreter's own finalization: nothing is left to
+    release (servers and clients closed, every message acknowledged or left pending for the next start), and
+    tearing down a program's ~700 modules and threads costs ~0.1 CPU s, which made a lab's 35 programs
+    stopped at once on two cores take 2-3 s after their last log line (bench/README.md). Logs are flushed."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_http_service(

@@ -212,3 +212,5 @@ def test_a_good_start_reports_its_listener_and_sigterm_stops_it_cleanly(program:
     assert process.returncode == 0, output
     assert "Traceback" not in output
     assert SECRET not in output
+    # Written to a pipe (as under supervisord), so buffered: a program that exits without flushing loses it.
+    assert json.loads(output.splitlines()[-1])["msg"] == f"{program.name} stopped"
