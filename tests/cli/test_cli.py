@@ -1,5 +1,6 @@
 """``galaxylab`` against a real (isolated) lab: up, status, logs, check, a failing check's report,
-idempotence, a port taken outside the lab, down and the leaves-nothing check. In file order."""
+idempotence, a port taken outside the lab, a source change's restart, down and the leaves-nothing check. In file
+order."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import BOUNDARY, PORT_OFFSET, IsolatedLab
+from tests.cli.conftest import BOUNDARY, PORT_OFFSET, ROOT, IsolatedLab
 
 pytestmark = pytest.mark.cli_e2e
 
@@ -113,6 +114,29 @@ def test_up_refuses_a_port_taken_outside_the_lab(up: IsolatedLab, taken_port: in
 def test_up_accepts_the_ports_the_lab_itself_holds(up: IsolatedLab) -> None:
     """A re-run over a lab that is up is not a port conflict (the ports are the lab's own)."""
     assert up.cli("up", BOUNDARY).code == 0
+
+
+def test_a_source_change_restarts_every_program_stopping_redis_after_its_clients(up: IsolatedLab) -> None:
+    """A new release restarts supervisord and every program; the services' graceful stops end before their
+    Redis is told to stop (they still record and acknowledge what they finish), and the lab comes back."""
+    log = Path(ROOT) / "log" / "supervisord.log"
+    before = log.stat().st_size
+    source = up.project / "src" / "galaxy" / "__init__.py"
+    source.write_text(source.read_text() + "# a source change\n")
+
+    result = up.cli("up", BOUNDARY, "--json")
+
+    assert result.code == 0, result.out[-3000:] + result.err[-3000:]
+    with log.open() as text:
+        text.seek(before)
+        stopped = [line.split("stopped: ", 1)[1].split()[0] for line in text if "stopped: " in line]
+    redis = f"{BOUNDARY}-redis"
+    assert redis in stopped, f"not restarted: {stopped}"
+    clients = [name for name in stopped if name != redis]
+    assert clients, f"only Redis stopped: {stopped}"
+    assert stopped.index(redis) > max(stopped.index(name) for name in clients), f"stop order: {stopped}"
+    status = up.cli("status", "--json")
+    assert status.code == 0, status.err
 
 
 def test_down_leaves_nothing(up: IsolatedLab) -> None:

@@ -217,6 +217,8 @@ def host_plan(host: Host, resolved: list[Resolved]) -> Json:
             "log": host.path("log", "supervisord.log"),
             "supervisord": [host.venv_bin("supervisord"), "-c", host.supervisor_conf()],
             "supervisorctl": host.supervisorctl(),
+            # A graceful stop of every program, services before the doubles before Redis, then supervisord.
+            "stop": [host.venv_bin("python"), "-m", "galaxylab.stop", "--configuration", host.supervisor_conf()],
             # supervisord drops to the lab user before anything else; so does each program (user=).
             "user": host.owner,
             "group": host.group,
