@@ -22,6 +22,7 @@ import pytest
 from tests.harness.manifest import Manifest, under_ci
 from tests.harness.processes import ProcessControl, ProcessControlError
 from tests.unit.harness.manifests import manifest_for as planned_manifest
+from tests.unit.supervisord import base_conf
 
 BIN = Path(sys.executable).parent
 REDIS_SERVER = shutil.which("redis-server")
@@ -55,16 +56,7 @@ def free_port() -> int:
 
 
 def supervisor_conf(root: Path, redis_port: int, web_port: int, late_port: int) -> str:
-    return textwrap.dedent(f"""
-        [unix_http_server]
-        file={root}/supervisor.sock
-        [supervisord]
-        logfile={root}/supervisord.log
-        pidfile={root}/supervisord.pid
-        [rpcinterface:supervisor]
-        supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-        [supervisorctl]
-        serverurl=unix://{root}/supervisor.sock
+    return base_conf(root) + textwrap.dedent(f"""
         [group:{BOUNDARY}]
         programs={BOUNDARY}-redis,{BOUNDARY}-web,{BOUNDARY}-late,{BOUNDARY}-broken
         [program:{BOUNDARY}-redis]

@@ -14,6 +14,7 @@ import pytest
 
 from galaxylab import stop
 from tests.harness.waits import until
+from tests.unit.supervisord import base_conf
 
 BIN = Path(sys.executable).parent
 DEADLINE_SECONDS = 30.0
@@ -45,17 +46,7 @@ while True:
 
 
 def conf(root: Path) -> str:
-    text = f"""
-        [unix_http_server]
-        file={root}/supervisor.sock
-        [supervisord]
-        logfile={root}/supervisord.log
-        pidfile={root}/supervisord.pid
-        [rpcinterface:supervisor]
-        supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-        [supervisorctl]
-        serverurl=unix://{root}/supervisor.sock
-    """
+    text = base_conf(root)
     for group, programs in PROGRAMS.items():
         text += f"[group:{group}]\nprograms={','.join(f'{group}-{name}' for name in programs)}\n"
         for name, priority in programs.items():
@@ -67,7 +58,7 @@ def conf(root: Path) -> str:
                 autorestart=true
                 stopwaitsecs=10
             """)
-    return textwrap.dedent(text)
+    return text
 
 
 def events(root: Path) -> list[tuple[str, str, float]]:
