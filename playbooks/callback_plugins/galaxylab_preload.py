@@ -19,7 +19,7 @@ name: galaxylab_preload
 type: aggregate
 short_description: Import the lab's filter code once in the controller process (its forked workers inherit it)
 description:
-  - Imports galaxylab's planner and secrets code at start; reports nothing.
+  - Imports the galaxy.lab filter plugin (and galaxylab through it) at start; reports nothing.
 """
 
 

@@ -33,15 +33,14 @@ log, name = sys.argv[1], sys.argv[2]
 def stop(*_):
     with open(log, "a") as f:
         f.write(f"term {name} {time.monotonic()}\\n")
-    time.sleep(GRACE)
+    time.sleep(GRACE)  # the program's own graceful stop takes this long
     with open(log, "a") as f:
         f.write(f"exit {name} {time.monotonic()}\\n")
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
 with open(log, "a") as f:
     f.write(f"up {name} {time.monotonic()}\\n")
-while True:
-    time.sleep(1)
+signal.pause()  # until SIGTERM, whose handler exits
 """.replace("GRACE", str(GRACE_SECONDS))
 
 
