@@ -3,21 +3,23 @@
 ``python -m galaxylab.artifact build --out build/artifact``
 
 The artifact id is a content hash of ``src/``, ``pyproject.toml`` and
-``requirements/runtime.lock``: an unchanged tree rebuilds nothing. ``<out>/<id>/`` holds
+``requirements/runtime.lock``: an unchanged tree rebuilds nothing. An artifact is two layers, each
+installed (``pip install --target``, hash-checked, no index) with its bytecode compiled, ready to go into
+a host's bare venv: the lab user runs the release but cannot write its ``__pycache__``, and a host then
+needs no pip run at all.
 
-- the project wheel (``galaxy-<version>-py3-none-any.whl``),
-- ``requirements.lock`` (the runtime lock, hashes included),
-- ``site-packages/``: the lock and the project wheel installed (``pip install --target``, hash-checked,
-  no index) with their bytecode compiled, ready to be moved into a host's bare venv: the lab user runs
-  the release but cannot write its ``__pycache__``, and a host then needs no pip run at all,
-- ``scripts/``: their console scripts, the interpreter line ``#!python`` (the host writes its venv's),
-- ``artifact.json`` (id, wheel name, the ``python`` version the tree is for),
+- The dependency layer, ``<out>/.site-packages/<layer>/``: the lock installed, built once per lock
+  content and Python (``<layer>`` is ``<lock hash>-py<major.minor>``); ``<out>/.layers/<layer>.tar``
+  for transfer to hosts (~90 MB). A host keeps it unpacked and each release hard-links it.
+- The project layer, ``<out>/<id>/``: the project wheel (``galaxy-<version>-py3-none-any.whl``),
+  ``requirements.lock`` (the runtime lock, hashes included), ``site-packages/`` (the wheel installed),
+  ``artifact.json`` (id, wheel name, the ``python`` version the tree is for, the ``layer`` it stands on);
+  ``<out>/<id>.tar`` is the same but the wheel, for transfer to hosts (~3 MB): all a source change ships.
 
-and ``<out>/<id>.tar`` is the same tree but the wheel, as one file for transfer to hosts. Wheelhouses and
-the lock's installed tree are cached per lock hash (and Python) under ``<out>/.wheelhouse/`` and
-``<out>/.site-packages/``: a source change installs only the project wheel.
+Each layer's ``scripts/`` holds its console scripts, the interpreter line ``#!python`` (the host writes its
+venv's). Wheelhouses are cached per lock hash under ``<out>/.wheelhouse/``.
 
-Prints ``{"id", "path", "tarball", "wheel", "changed"}`` as JSON.
+Prints ``{"id", "path", "tarball", "wheel", "layer", "layer_tarball", "changed"}`` as JSON.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 HASHED = ("src", "pyproject.toml", "requirements/runtime.lock")
 PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
@@ -72,6 +75,11 @@ def content_id(project: Path) -> str:
 
 def _lock_id(project: Path) -> str:
     return hashlib.sha256((project / LOCK).read_bytes()).hexdigest()[:ID_LENGTH]
+
+
+def layer_id(project: Path) -> str:
+    """The dependency layer's name: the lock's content and the Python it is installed for."""
+    return f"{_lock_id(project)}-py{python_version()}"
 
 
 def _pip(*args: str) -> None:
@@ -140,7 +148,7 @@ def _install_target(requirements: Path, wheelhouse: Path, target: Path) -> None:
 
 def _locked_tree(project: Path, out: Path, wheelhouse: Path) -> Path:
     """The lock installed (``<tree>/site-packages``, ``<tree>/scripts``), once per lock content and Python."""
-    cache = out / ".site-packages" / f"{_lock_id(project)}-py{python_version()}"
+    cache = out / ".site-packages" / layer_id(project)
     if cache.is_dir():
         return cache
     tmp = Path(tempfile.mkdtemp(prefix=".site-packages-", dir=out))
@@ -175,70 +183,100 @@ def _move_scripts(tree: Path) -> None:
 
 
 def _installed_tree(project: Path, out: Path, wheel: Path, into: Path) -> None:
-    """``into/site-packages`` and ``into/scripts``: the lock's cached tree (hard-linked) plus the project wheel."""
+    """``into/site-packages`` and ``into/scripts``: the project wheel installed, none of it where the lock's
+    tree (the dependency layer, built first if need be) has an entry of the same name."""
     wheelhouse = _wheelhouse(project, out)
     locked = _locked_tree(project, out, wheelhouse)
-    shutil.copytree(locked, into, dirs_exist_ok=True, copy_function=_link_or_copy)
-    with tempfile.TemporaryDirectory(prefix="galaxy-install-") as scratch:
-        requirements = Path(scratch) / "requirements.txt"
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        requirements.write_text(f"{wheel.as_uri()} --hash=sha256:{digest}\n")
-        project_tree = Path(scratch) / "tree"
-        _install_target(requirements, wheelhouse, project_tree / "site-packages")
-        _move_scripts(project_tree)
-        for sub in ("site-packages", "scripts"):
-            for entry in sorted((project_tree / sub).iterdir()):
-                if (into / sub / entry.name).exists():
-                    raise ArtifactError(f"the project wheel and the lock both install {sub}/{entry.name}")
-                shutil.move(entry, into / sub / entry.name)
+    requirements = into / "requirements.txt"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    requirements.write_text(f"{wheel.as_uri()} --hash=sha256:{digest}\n")
+    _install_target(requirements, wheelhouse, into / "site-packages")
+    requirements.unlink()
+    _move_scripts(into)
+    for sub in ("site-packages", "scripts"):
+        for entry in sorted((into / sub).iterdir()):
+            if (locked / sub / entry.name).exists():
+                raise ArtifactError(f"the project wheel and the lock both install {sub}/{entry.name}")
 
 
-def _tarball(source: Path, target: Path, leave_out: Sequence[str] = ()) -> None:
+def _tarball(source: Path, target: Path, leave_out: Callable[[tuple[str, ...]], bool] = lambda parts: False) -> None:
+    """``source`` as one tar file, but what ``leave_out`` names; modes as hosts get them: 0755 directories and
+    scripts, 0644 files (readable by the lab user, writable by no one but the owner)."""
+
+    def modes(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        executable = info.isdir() or info.name.startswith("scripts/")
+        info.mode = 0o755 if executable else 0o644
+        return info
+
     tmp = target.with_name(target.name + ".tmp")
     with tarfile.open(tmp, "w") as tar:
         for path in sorted(source.rglob("*")):
-            if path.relative_to(source).parts[0] not in leave_out:
-                tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
+            parts = path.relative_to(source).parts
+            if not leave_out(parts):
+                tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False, filter=modes)
     tmp.replace(target)
 
 
-def build(project: Path, out: Path) -> dict[str, object]:
+def _layer_tarball(out: Path, layer: str) -> None:
+    """``<out>/.layers/<layer>.tar``: the lock's installed tree as one file, once per layer."""
+    tarball = out / ".layers" / f"{layer}.tar"
+    if not tarball.is_file():
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        _tarball(out / ".site-packages" / layer, tarball)
+
+
+def describe(out: Path, artifact_id: str) -> dict[str, Any] | None:
+    """The artifact ``artifact_id`` as ``build`` prints it, if it is built (both layers' tarballs); else None."""
+    path = out / artifact_id
+    tarball = out / f"{artifact_id}.tar"
+    try:
+        info = json.loads((path / "artifact.json").read_text())
+    except (OSError, ValueError):
+        return None
+    layer = info.get("layer")
+    layer_tarball = out / ".layers" / f"{layer}.tar"
+    if not (isinstance(layer, str) and tarball.is_file() and layer_tarball.is_file()):
+        return None  # not finished, or built before the layers: built again
+    return {
+        "id": artifact_id,
+        "path": str(path),
+        "tarball": str(tarball),
+        "wheel": info["wheel"],
+        "layer": layer,
+        "layer_tarball": str(layer_tarball),
+        "changed": False,
+    }
+
+
+def build(project: Path, out: Path) -> dict[str, Any]:
     """Build the artifact unless one with the same id exists."""
     project = project.resolve()
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
     artifact_id = content_id(project)
+    built = describe(out, artifact_id)
+    if built is not None:
+        return built
     path = out / artifact_id
-    tarball = out / f"{artifact_id}.tar"
-    metadata = path / "artifact.json"
-    if metadata.is_file() and tarball.is_file():
-        info = json.loads(metadata.read_text())
-        return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": info["wheel"], "changed": False}
+    layer = layer_id(project)
     staging = Path(tempfile.mkdtemp(prefix=f".{artifact_id}-", dir=out))
     try:
         wheel = _project_wheel(project, staging)
         _installed_tree(project, out, wheel, staging)
         shutil.copy2(project / LOCK, staging / "requirements.lock")
-        info = {"id": artifact_id, "wheel": wheel.name, "python": python_version()}
+        info = {"id": artifact_id, "wheel": wheel.name, "python": python_version(), "layer": layer}
         (staging / "artifact.json").write_text(json.dumps(info, indent=2) + "\n")
-        for item in staging.rglob("*"):
-            # Hard links of the cached tree: their modes are the cache's already (the same inodes).
-            item.chmod(0o755 if item.is_dir() or item.parent.name == "scripts" else 0o644)
-        staging.chmod(0o755)
+        staging.chmod(0o755)  # the tarballs give hosts their modes (_tarball)
         shutil.rmtree(path, ignore_errors=True)
         staging.rename(path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _tarball(path, tarball, leave_out=(wheel.name,))
-    return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": wheel.name, "changed": True}
-
-
-def _link_or_copy(src: str, dst: str) -> str:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-    return dst
+    _layer_tarball(out, layer)
+    _tarball(path, out / f"{artifact_id}.tar", leave_out=lambda parts: parts[0] == wheel.name)
+    built = describe(out, artifact_id)
+    if built is None:
+        raise ArtifactError(f"artifact {artifact_id} was built but is incomplete in {out}")
+    return {**built, "changed": True}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

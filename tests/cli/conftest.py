@@ -83,8 +83,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLab]:
     for name in ("tests", "contracts"):
         shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     build = scratch / "build"
-    # The tree's downloaded wheels and the lock's installed tree, reused: this tests the CLI, not pip.
-    for cache in (".wheelhouse", ".site-packages"):
+    # The tree's downloaded wheels and the lock's installed tree (and its tarball), reused: this tests the CLI,
+    # not pip.
+    for cache in (".wheelhouse", ".site-packages", ".layers"):
         if (REPO / "build" / "artifact" / cache).is_dir():
             shutil.copytree(REPO / "build" / "artifact" / cache, build / cache, symlinks=True)
     env = {k: v for k, v in os.environ.items() if k != "GALAXYLAB_PLAYBOOK_ARGS"}

@@ -117,8 +117,9 @@ def test_up_accepts_the_ports_the_lab_itself_holds(up: IsolatedLab) -> None:
 
 
 def test_a_source_change_restarts_every_program_stopping_redis_after_its_clients(up: IsolatedLab) -> None:
-    """A new release restarts supervisord and every program; the services' graceful stops end before their
-    Redis is told to stop (they still record and acknowledge what they finish), and the lab comes back."""
+    """A new release ships the project's layer alone (the host has the lock's), restarts supervisord and every
+    program; the services' graceful stops end before their Redis is told to stop (they still record and
+    acknowledge what they finish), and the lab comes back."""
     log = Path(ROOT) / "log" / "supervisord.log"
     before = log.stat().st_size
     source = up.project / "src" / "galaxy" / "__init__.py"
@@ -127,6 +128,8 @@ def test_a_source_change_restarts_every_program_stopping_redis_after_its_clients
     result = up.cli("up", BOUNDARY, "--json")
 
     assert result.code == 0, result.out[-3000:] + result.err[-3000:]
+    shipped = [task["task"] for task in result.document["changed"] if "Copy" in task["task"]]
+    assert shipped == ["artifact : install | Copy the artifact to the host"], "more than the project's layer"
     with log.open() as text:
         text.seek(before)
         stopped = [line.split("stopped: ", 1)[1].split()[0] for line in text if "stopped: " in line]

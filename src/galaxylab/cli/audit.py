@@ -39,8 +39,8 @@ CANARY_FILE = "log/audit-canary.log"
 SEEN_DIR = "seen"
 # Login codes are six digits: only where a value is written as a code (a key or word "code" nearby).
 CODE_CONTEXT = 24
-# Under a host's root: what is not output (the secrets, Redis's data, the code of the releases).
-SKIPPED_DIRS = ("secrets", "data", "releases", "current")
+# Under a host's root: what is not output (the secrets, Redis's data, the code of the releases and their layers).
+SKIPPED_DIRS = ("secrets", "data", "releases", "layers", "current")
 SKIPPED_FILES = re.compile(r"(^|/)(dump\.rdb|appendonly[^/]*|[^/]*\.aof|[^/]*\.sock)$")
 CONTROLLER_SKIPPED = ("secrets", SEEN_DIR, "locks")
 

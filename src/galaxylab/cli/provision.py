@@ -135,7 +135,16 @@ def up(out: Output, project: Project, inventory_path: str, names: Sequence[str],
     log = project.reports / "up.log"
     report = run_with_progress(out, target, UP, [], log)
     rows = summarize(out, "Bring-up", report)
-    out.document({"verb": "up", "returncode": report.returncode, "seconds": report.seconds, "boundaries": rows})
+    changed = [{"host": t.host, "task": t.task, "items": t.changed_items} for t in report.changed]
+    out.document(
+        {
+            "verb": "up",
+            "returncode": report.returncode,
+            "seconds": report.seconds,
+            "boundaries": rows,
+            "changed": changed,
+        }
+    )
     if report.returncode != 0:
         explain_failure(out, report, log)
         return 1

@@ -177,7 +177,7 @@ def host_plan(host: Host, resolved: list[Resolved]) -> Json:
     directories = [
         # As the lab_root role has it (root's, 0755): the lab user may not add or replace anything in it.
         {"path": host.root, "mode": ROOT_MODE, "owner": ADMIN, "group": ADMIN},
-        *(_admin_dir(host.path(sub), host) for sub in ("releases", "supervisor", "supervisor/conf.d", "etc")),
+        *(_admin_dir(host.path(sub), host) for sub in ("releases", "layers", "supervisor", "supervisor/conf.d", "etc")),
         # The lab user's own, all the way down (what a lab run as root before left there is handed over).
         *(_own_dir(host.path(sub), _own_mode(sub), host) | {"recurse": True} for sub in WRITABLE),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -45,12 +47,55 @@ def test_an_existing_artifact_is_not_rebuilt(project: Path, tmp_path: Path) -> N
     out = tmp_path / "out"
     artifact_id = artifact.content_id(project)
     (out / artifact_id).mkdir(parents=True)
-    (out / artifact_id / "artifact.json").write_text('{"id": "x", "wheel": "p-1-py3-none-any.whl"}')
+    (out / artifact_id / "artifact.json").write_text('{"id": "x", "wheel": "p-1-py3-none-any.whl", "layer": "l-py3"}')
     (out / f"{artifact_id}.tar").write_bytes(b"")
+    (out / ".layers").mkdir()
+    (out / ".layers" / "l-py3.tar").write_bytes(b"")
     result = artifact.build(project, out)
     assert result["changed"] is False
     assert result["id"] == artifact_id
     assert result["wheel"] == "p-1-py3-none-any.whl"
+    assert (result["layer"], result["layer_tarball"]) == ("l-py3", str(out / ".layers" / "l-py3.tar"))
+
+
+@pytest.mark.parametrize("missing", ["layer", "tarball", "layer tarball"])
+def test_an_artifact_without_both_layers_is_not_found(tmp_path: Path, missing: str) -> None:
+    """Built before the layers, or cut short: built again rather than installed half."""
+    info = {"id": "a1", "wheel": "w.whl", "layer": "l-py3"}
+    if missing == "layer":
+        del info["layer"]
+    (tmp_path / "a1").mkdir()
+    (tmp_path / "a1" / "artifact.json").write_text(json.dumps(info))
+    (tmp_path / ".layers").mkdir()
+    if missing != "tarball":
+        (tmp_path / "a1.tar").write_bytes(b"")
+    if missing != "layer tarball":
+        (tmp_path / ".layers" / "l-py3.tar").write_bytes(b"")
+    assert artifact.describe(tmp_path, "a1") is None
+
+
+def test_a_layer_goes_to_hosts_as_one_file_with_the_modes_hosts_need(tmp_path: Path) -> None:
+    """0755 directories and console scripts, 0644 files, whatever the build left; what is left out stays out."""
+    tree = tmp_path / "tree"
+    (tree / "site-packages" / "pkg").mkdir(parents=True)
+    (tree / "site-packages" / "pkg" / "__init__.py").write_text("")
+    (tree / "site-packages" / "pkg" / "__init__.py").chmod(0o600)
+    (tree / "site-packages" / "pkg").chmod(0o700)
+    (tree / "scripts").mkdir()
+    (tree / "scripts" / "tool").write_text("#!python\n")
+    (tree / "w.whl").write_text("")
+
+    artifact._tarball(tree, tmp_path / "layer.tar", leave_out=lambda parts: parts[0] == "w.whl")
+
+    with tarfile.open(tmp_path / "layer.tar") as tar:
+        modes = {member.name: member.mode for member in tar.getmembers()}
+    assert modes == {
+        "scripts": 0o755,
+        "scripts/tool": 0o755,
+        "site-packages": 0o755,
+        "site-packages/pkg": 0o755,
+        "site-packages/pkg/__init__.py": 0o644,
+    }
 
 
 def test_a_missing_lock_is_a_clear_error(project: Path) -> None:

@@ -75,9 +75,11 @@ def test_an_artifact_already_built_for_the_tree_is_found_without_building(filter
     assert filters.built_artifact(str(project), str(out)) == {}
     artifact_id = artifact.content_id(project)
     (out / artifact_id).mkdir(parents=True)
-    (out / artifact_id / "artifact.json").write_text(json.dumps({"id": artifact_id, "wheel": "w.whl"}))
+    (out / artifact_id / "artifact.json").write_text(json.dumps({"id": artifact_id, "wheel": "w.whl", "layer": "l"}))
     assert filters.built_artifact(str(project), str(out)) == {}  # no tarball yet
     (out / f"{artifact_id}.tar").write_bytes(b"")
+    (out / ".layers").mkdir()
+    (out / ".layers" / "l.tar").write_bytes(b"")
     found = filters.built_artifact(str(project), str(out))
     assert (found["id"], found["wheel"], found["changed"]) == (artifact_id, "w.whl", False)
     (project / "src" / "m.py").write_text("x = 2\n")

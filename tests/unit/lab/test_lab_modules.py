@@ -256,3 +256,85 @@ def test_the_tarball_is_unpacked_with_its_modes_then_removed(release: ModuleType
     assert not (directory / "partial").exists()
     assert stat.S_IMODE(directory.stat().st_mode) == 0o755
     assert (directory / "venv" / "bin" / "tool").read_text().startswith(f"#!{directory}/venv/bin/python\n")
+
+
+def layered(root: Path, release_id: str, python: str, layer: str) -> tuple[Path, Path]:
+    """A project layer (``pkg``, ``tool``) standing on dependency layer ``layer`` (``dep``, ``dep-tool``), each
+    as its tarball, the way the controller builds them: (project tarball, layer tarball)."""
+    built = unpacked(root / "controller" / "project", release_id, python)
+    info = json.loads((built / "artifact.json").read_text())
+    (built / "artifact.json").write_text(json.dumps({**info, "layer": layer}))
+    dependencies = root / "controller" / "layer" / layer
+    (dependencies / "site-packages" / "dep").mkdir(parents=True)
+    (dependencies / "site-packages" / "dep" / "__init__.py").write_text("y = 2\n")
+    (dependencies / "scripts").mkdir()
+    (dependencies / "scripts" / "dep-tool").write_text("#!python\nimport dep\n")
+    tarballs = (root / "host" / "releases" / f"{release_id}.tar", root / "host" / "layers" / f"{layer}.tar")
+    for tarball, tree in zip(tarballs, (built, dependencies), strict=True):
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["tar", "-c", "-f", str(tarball), "-C", str(tree), "."], check=True)
+    return tarballs
+
+
+def test_a_release_hard_links_its_dependency_layer_which_a_second_release_reuses(
+    release: ModuleType, tmp_path: Path
+) -> None:
+    python = release.venv_python_version(sys.executable)
+    host = tmp_path / "host"
+    project, layer = layered(tmp_path, "r1", python, "l1")
+    first = release.converge(host, "r1", sys.executable, OWNER, GROUP, project, layer)
+    assert f"{host / 'layers' / 'l1'} (unpacked)" in first["changed_items"]
+    assert not layer.exists()
+    venv = host / "releases" / "r1" / "venv"
+    ran = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import dep, pkg; print(dep.y, pkg.x)"], capture_output=True
+    )
+    assert ran.stdout.strip() == b"2 1"
+    assert (venv / "bin" / "dep-tool").read_text() == f"#!{venv}/bin/python\nimport dep\n"
+    site = next(venv.glob("lib/python3*/site-packages"))
+    layer_file = host / "layers" / "l1" / "site-packages" / "dep" / "__init__.py"
+    assert (site / "dep" / "__init__.py").stat().st_ino == layer_file.stat().st_ino  # linked, not copied
+
+    # A source change: the project layer alone; the host's layer is linked again.
+    project, _ = layered(tmp_path / "second", "r2", python, "l1")
+    (host / "releases" / "r2.tar").parent.mkdir(parents=True, exist_ok=True)
+    project.rename(host / "releases" / "r2.tar")
+    second = release.converge(host, "r2", sys.executable, OWNER, GROUP, host / "releases" / "r2.tar")
+    assert second["installed"]
+    assert not any("unpacked" in item for item in second["changed_items"])
+    site = next((host / "releases" / "r2" / "venv").glob("lib/python3*/site-packages"))
+    assert (site / "dep" / "__init__.py").stat().st_ino == layer_file.stat().st_ino
+
+
+def test_a_layer_the_host_lacks_is_a_clear_error(release: ModuleType, tmp_path: Path) -> None:
+    project, _ = layered(tmp_path, "r1", release.venv_python_version(sys.executable), "l1")
+    with pytest.raises(RuntimeError, match=r"layer l1 is not on this host .*give its tarball"):
+        release.converge(tmp_path / "host", "r1", sys.executable, OWNER, GROUP, project)
+    assert not (tmp_path / "host" / "releases" / "r1" / ".installed").exists()
+
+
+def test_a_layer_no_kept_release_stands_on_is_pruned(release: ModuleType, tmp_path: Path) -> None:
+    python = release.venv_python_version(sys.executable)
+    host = tmp_path / "host"
+    for number, layer in ((1, "l1"), (2, "l2"), (3, "l2")):
+        project, layer_tarball = layered(tmp_path / str(number), f"r{number}", python, layer)
+        has_layer = (host / "layers" / layer / ".unpacked").is_file()
+        for tarball in (project,) if has_layer else (project, layer_tarball):  # what the role copies
+            target = host / tarball.relative_to(tmp_path / str(number) / "host")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tarball.rename(target)
+        release.converge(
+            host,
+            f"r{number}",
+            sys.executable,
+            OWNER,
+            GROUP,
+            host / "releases" / f"r{number}.tar",
+            None if has_layer else host / "layers" / f"{layer}.tar",
+        )
+    assert sorted(p.name for p in (host / "releases").iterdir()) == ["r2", "r3"]
+    assert sorted(p.name for p in (host / "layers").iterdir()) == ["l2"]
+    ran = subprocess.run(
+        [str(host / "releases" / "r3" / "venv" / "bin" / "python"), "-c", "import dep"], capture_output=True
+    )
+    assert ran.returncode == 0, ran.stderr

@@ -313,6 +313,7 @@ def test_the_lab_user_owns_only_what_its_programs_write() -> None:
     assert dirs == {
         "": ("root", "root", "0755", False),
         "releases": (*admin, "0750", False),
+        "layers": (*admin, "0750", False),
         "supervisor": (*admin, "0750", False),
         "supervisor/conf.d": (*admin, "0750", False),
         "etc": (*admin, "0750", False),

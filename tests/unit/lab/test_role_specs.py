@@ -38,6 +38,8 @@ ARTIFACT_BUILT = {
     "path": f"{REPO}/build/artifact/0123456789ab",
     "tarball": f"{REPO}/build/artifact/0123456789ab.tar",
     "wheel": "galaxy_lab-0.1.0-py3-none-any.whl",
+    "layer": "fedcba9876543210-py3.11",
+    "layer_tarball": f"{REPO}/build/artifact/.layers/fedcba9876543210-py3.11.tar",
     "changed": True,
 }
 

@@ -166,22 +166,22 @@ def built_artifact(project: str, build_dir: str) -> dict[str, Any]:
 
     Computed in the controller's process, so a re-run starts no build process at all.
     """
-    artifact_id = artifact.content_id(Path(project).resolve())
-    path = Path(build_dir).resolve() / artifact_id
-    tarball = path.with_name(f"{artifact_id}.tar")
-    try:
-        info = json.loads((path / "artifact.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    if not tarball.is_file():
-        return {}
-    return {"id": artifact_id, "path": str(path), "tarball": str(tarball), "wheel": info["wheel"], "changed": False}
+    return artifact.describe(Path(build_dir).resolve(), artifact.content_id(Path(project).resolve())) or {}
 
 
 def planned_artifact(project: str) -> dict[str, Any]:
     """The artifact this source tree would build, not built (what check mode reports): its id only."""
     artifact_id = artifact.content_id(Path(project).resolve())
-    return {"id": artifact_id, "path": "", "tarball": "", "wheel": "", "changed": True}
+    layer = artifact.layer_id(Path(project).resolve())
+    return {
+        "id": artifact_id,
+        "path": "",
+        "tarball": "",
+        "wheel": "",
+        "layer": layer,
+        "layer_tarball": "",
+        "changed": True,
+    }
 
 
 def ready_secrets(

@@ -20,14 +20,17 @@ module: release
 short_description: Install an unpacked lab release into releases/<id>/venv, point current at it, prune
 description:
   - C(<root>/releases/<id>/) holds the unpacked artifact (by this call, from C(tarball)): artifact.json,
-    requirements.lock, and the lock and project installed on the controller with their bytecode compiled
-    (site-packages/, scripts/).
-    Unless its C(.installed) marker exists, creates a bare C(venv/) (no pip), moves site-packages/ into
-    it, writes the console scripts with the venv's interpreter, then writes the marker. No pip runs on
-    the host; the host's Python must be the version the artifact was built for.
+    requirements.lock, and the project installed on the controller with its bytecode compiled
+    (site-packages/, scripts/). When artifact.json names a C(layer), the lock's installed tree is that
+    dependency layer, kept unpacked in C(<root>/layers/<layer>/) (by this call, from C(layer_tarball),
+    or by an earlier release of the same lock).
+    Unless its C(.installed) marker exists, creates a bare C(venv/) (no pip), hard-links the layer's
+    site-packages/ into it, moves the release's own site-packages/ entries beside them, writes the console
+    scripts with the venv's interpreter, then writes the marker. No pip runs on the host; the host's Python
+    must be the version the artifact was built for.
   - Points C(<root>/current) at the release (atomically) and, when current moved, removes every release
     but this one and the one current pointed at before, so a running supervisord's files stay until the
-    next release.
+    next release, and every layer neither of them stands on.
 options:
   root:
     description: The lab root on the host.
@@ -54,6 +57,11 @@ options:
       - The artifact tarball on the host. When the release is not installed yet, it is unpacked into
         C(releases/<id>/) (replacing a partial earlier attempt), then removed.
     type: path
+  layer_tarball:
+    description:
+      - The dependency layer's tarball on the host, given when the host does not have the layer yet. It is
+        unpacked into C(layers/<layer>/) (replacing a partial earlier attempt), then removed.
+    type: path
 author: Galaxy lab
 """
 
@@ -67,7 +75,7 @@ previous:
   type: str
   returned: always
 pruned:
-  description: Release directories removed.
+  description: Release and layer directories removed.
   type: list
   elements: str
   returned: always
@@ -79,6 +87,8 @@ changed_items:
 """
 
 MARKER = ".installed"
+# A layer's directory is complete once this file exists.
+LAYER_MARKER = ".unpacked"
 
 
 def venv_python_version(python: str) -> str:
@@ -97,11 +107,22 @@ def _run(argv: Sequence[str]) -> None:
         raise RuntimeError(f"{' '.join(argv[:4])} ... failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
-def install(release: Path, python: str) -> None:
+def layer_of(release: Path) -> str:
+    """The dependency layer the release stands on (artifact.json's ``layer``), or "" (a whole tree)."""
+    try:
+        layer = json.loads((release / "artifact.json").read_text()).get("layer", "")
+    except (OSError, ValueError):
+        return ""
+    return layer if isinstance(layer, str) else ""
+
+
+def install(release: Path, python: str, layer: Path | None = None) -> None:
     """``venv/``: a bare venv (no pip) given the release's installed tree, which the controller built.
 
-    The unpacked ``site-packages/`` (packages and their compiled bytecode) is moved into the venv, the
-    ``scripts/`` are written to ``venv/bin`` with the venv's interpreter: no pip, no compiling here.
+    The dependency layer's ``site-packages/`` (when the release stands on one) is hard-linked into the venv
+    and the release's own unpacked ``site-packages/`` entries (packages and their compiled bytecode) are
+    moved beside them; both layers' ``scripts/`` are written to ``venv/bin`` with the venv's interpreter: no
+    pip, no compiling here.
     """
     info = json.loads((release / "artifact.json").read_text())
     built_for, have = info.get("python", ""), venv_python_version(python)
@@ -114,9 +135,19 @@ def install(release: Path, python: str) -> None:
     _run([python, "-m", "venv", "--clear", "--without-pip", str(venv)])
     site = venv / "lib" / f"python{have}" / "site-packages"
     shutil.rmtree(site)
-    os.rename(tree, site)
+    scripts = sorted((release / "scripts").iterdir())
+    if layer is None:
+        os.rename(tree, site)
+    else:
+        shutil.copytree(layer / "site-packages", site, copy_function=_link_or_copy)
+        for entry in sorted(tree.iterdir()):
+            if (site / entry.name).exists():
+                raise RuntimeError(f"the release and its layer {layer.name} both hold site-packages/{entry.name}")
+            os.rename(entry, site / entry.name)
+        tree.rmdir()
+        scripts += sorted((layer / "scripts").iterdir())
     interpreter = f"#!{venv / 'bin' / 'python'}\n".encode()
-    for script in sorted((release / "scripts").iterdir()):
+    for script in scripts:
         first, newline, rest = script.read_bytes().partition(b"\n")
         if first != b"#!python" or not newline:
             raise RuntimeError(f"{script} does not start with #!python")
@@ -124,6 +155,15 @@ def install(release: Path, python: str) -> None:
         target.write_bytes(interpreter + rest)
         target.chmod(0o755)
     shutil.rmtree(release / "scripts")
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    """A hard link (the layer's files are read-only to everyone but root), a copy across file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
 
 
 def unpack(tarball: Path, release: Path, uid: int, gid: int) -> None:
@@ -162,8 +202,30 @@ def point_current(root: Path, release: Path, uid: int, gid: int) -> bool:
     return True
 
 
+def _layer(root: Path, name: str, tarball: Path | None, uid: int, gid: int, items: list[str]) -> Path | None:
+    """``layers/<name>/``, unpacked from ``tarball`` when given; None for a release of no layer."""
+    if not name:
+        return None
+    layer = root / "layers" / name
+    if tarball is not None:
+        layer.parent.mkdir(mode=0o755, exist_ok=True)
+        unpack(tarball, layer, uid, gid)
+        (layer / LAYER_MARKER).write_text(f"{name}\n")
+        os.chown(layer / LAYER_MARKER, uid, gid)
+        items.append(f"{layer} (unpacked)")
+    if not (layer / LAYER_MARKER).is_file():
+        raise RuntimeError(f"layer {name} is not on this host ({layer}): give its tarball (layer_tarball)")
+    return layer
+
+
 def converge(
-    root: Path, release_id: str, python: str, owner: str, group: str, tarball: Path | None = None
+    root: Path,
+    release_id: str,
+    python: str,
+    owner: str,
+    group: str,
+    tarball: Path | None = None,
+    layer_tarball: Path | None = None,
 ) -> dict[str, Any]:
     uid, gid = _ids(owner, group)
     releases = root / "releases"
@@ -178,7 +240,7 @@ def converge(
             unpack(tarball, release, uid, gid)
         if not (release / "artifact.json").is_file():
             raise RuntimeError(f"{release / 'artifact.json'} is missing: unpack the artifact into {release} first")
-        install(release, python)
+        install(release, python, _layer(root, layer_of(release), layer_tarball, uid, gid, items))
         marker.write_text(f"{release_id}\n")
         os.chown(marker, uid, gid)
         os.chmod(marker, 0o644)
@@ -189,6 +251,10 @@ def converge(
         items.append(f"{current} -> {release}")
         keep = {release_id, previous}
         pruned = sorted(str(path) for path in releases.iterdir() if path.is_dir() and path.name not in keep)
+        # A layer no kept release stands on: its files live on in the releases that hard-linked them.
+        layers = {layer_of(releases / name) for name in keep}
+        if (root / "layers").is_dir():
+            pruned += sorted(str(p) for p in (root / "layers").iterdir() if p.is_dir() and p.name not in layers)
     for path in pruned:
         shutil.rmtree(path)
         items.append(f"{path} (pruned)")
@@ -210,13 +276,21 @@ def main() -> None:
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
             "tarball": {"type": "path"},
+            "layer_tarball": {"type": "path"},
         },
     )
     params = module.params
     try:
         tarball = Path(params["tarball"]) if params["tarball"] else None
+        layer_tarball = Path(params["layer_tarball"]) if params["layer_tarball"] else None
         result = converge(
-            Path(params["root"]), params["id"], params["python"], params["owner"], params["group"], tarball
+            Path(params["root"]),
+            params["id"],
+            params["python"],
+            params["owner"],
+            params["group"],
+            tarball,
+            layer_tarball,
         )
     except (OSError, RuntimeError, KeyError) as error:
         module.fail_json(msg=f"installing release {params['id']} failed: {error}")
